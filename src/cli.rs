@@ -1,0 +1,198 @@
+//! The `ttfd` command line: `serve` (the default), `migrate`, `schema`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, anyhow};
+use clap::{Args, Parser, Subcommand};
+use sqlx::PgPool;
+use sqlx::postgres::PgConnectOptions;
+use tracing_subscriber::EnvFilter;
+
+use crate::db::{
+    self,
+    owned::{OwnedOptions, OwnedPostgres},
+};
+use crate::http::{self, HttpConfig};
+use crate::state::AppState;
+
+#[derive(Parser, Debug)]
+#[command(name = "ttfd", version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the GraphQL server (the default).
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit.
+    Migrate(DbArgs),
+    /// Print the GraphQL schema (SDL) to stdout.
+    Schema,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DbArgs {
+    /// PostgreSQL to use. When absent, ttfd runs its own PostgreSQL from the installed server
+    /// binaries, in --data-dir.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Data directory of the owned PostgreSQL (used without DATABASE_URL).
+    #[arg(long, env = "TTFD_DATA_DIR", default_value = ".ttfd/postgres")]
+    pub data_dir: PathBuf,
+    /// Size of the connection pool.
+    #[arg(long, env = "TTFD_DB_MAX_CONNECTIONS", default_value_t = 20)]
+    pub db_max_connections: u32,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Address to listen on.
+    #[arg(long, env = "TTFD_LISTEN", default_value = "127.0.0.1:8000")]
+    pub listen: SocketAddr,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "TTFD_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let command = cli.command.unwrap_or(Command::Serve(cli.serve));
+    if let Command::Schema = command {
+        print!("{}", crate::graphql::sdl());
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match command {
+            Command::Serve(args) => serve(args).await,
+            Command::Migrate(args) => {
+                let db = Database::open(&args).await?;
+                tracing::info!("migrations are current");
+                db.close().await;
+                Ok(())
+            }
+            Command::Schema => unreachable!("handled above"),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A migrated database, and the PostgreSQL we run for it when there is no `DATABASE_URL`.
+pub struct Database {
+    pub pool: PgPool,
+    owned: Option<OwnedPostgres>,
+}
+
+impl Database {
+    pub async fn open(args: &DbArgs) -> anyhow::Result<Database> {
+        let (options, owned) = match &args.database_url {
+            Some(url) => (
+                url.parse::<PgConnectOptions>()
+                    .context("DATABASE_URL is not a PostgreSQL URL")?,
+                None,
+            ),
+            None => {
+                let pg = OwnedPostgres::start(&OwnedOptions {
+                    data_dir: args.data_dir.clone(),
+                    max_connections: 100,
+                    ephemeral: false,
+                })
+                .await
+                .map_err(|e| anyhow!(e))?;
+                pg.ensure_database("ttfd").await.map_err(|e| anyhow!(e))?;
+                tracing::info!(url = %pg.url("ttfd"), "owned PostgreSQL is ready");
+                (pg.connect_options("ttfd"), Some(pg))
+            }
+        };
+        let pool = match db::connect(options, args.db_max_connections).await {
+            Ok(pool) => pool,
+            Err(e) => {
+                if let Some(pg) = &owned {
+                    pg.stop().await;
+                }
+                return Err(anyhow!(e.public_message_or_detail()));
+            }
+        };
+        if let Err(e) = db::migrate(&pool).await {
+            pool.close().await;
+            if let Some(pg) = &owned {
+                pg.stop().await;
+            }
+            return Err(anyhow!(e.public_message_or_detail()));
+        }
+        Ok(Database { pool, owned })
+    }
+
+    /// Closes the pool, then stops the owned PostgreSQL: the database goes last.
+    pub async fn close(self) {
+        self.pool.close().await;
+        if let Some(pg) = self.owned {
+            pg.stop().await;
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let db = Database::open(&args.db).await?;
+    let app = match AppState::load(db.pool.clone()).await {
+        Ok(app) => app,
+        Err(e) => {
+            db.close().await;
+            return Err(anyhow!(e.public_message_or_detail()));
+        }
+    };
+    let router = http::router(
+        app,
+        &HttpConfig {
+            max_body_bytes: args.max_body_bytes,
+        },
+    );
+    let listener = match tokio::net::TcpListener::bind(args.listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            db.close().await;
+            return Err(anyhow!("cannot listen on {}: {e}", args.listen));
+        }
+    };
+    tracing::info!("listening on http://{}/graphql", listener.local_addr()?);
+    let served = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    tracing::info!("shutting down");
+    db.close().await;
+    served.context("server error")
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+}

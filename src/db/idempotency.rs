@@ -1,0 +1,48 @@
+//! `idempotency_keys`: the stored result of each keyed mutation.
+
+use sqlx::PgConnection;
+
+use crate::error::AppResult;
+
+pub struct StoredResult {
+    pub operation: String,
+    pub fingerprint: String,
+    pub response: serde_json::Value,
+}
+
+pub async fn find(tx: &mut PgConnection, scope: &str, key: &str) -> AppResult<Option<StoredResult>> {
+    let row: Option<(String, String, serde_json::Value)> = sqlx::query_as(
+        "SELECT operation, fingerprint, response FROM idempotency_keys WHERE scope = $1 AND key = $2",
+    )
+    .bind(scope)
+    .bind(key)
+    .fetch_optional(tx)
+    .await?;
+    Ok(row.map(|(operation, fingerprint, response)| StoredResult {
+        operation,
+        fingerprint,
+        response,
+    }))
+}
+
+pub async fn store(
+    tx: &mut PgConnection,
+    scope: &str,
+    key: &str,
+    operation: &str,
+    fingerprint: &str,
+    response: &serde_json::Value,
+) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO idempotency_keys (scope, key, operation, fingerprint, response) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(scope)
+    .bind(key)
+    .bind(operation)
+    .bind(fingerprint)
+    .bind(response)
+    .execute(tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,36 @@
+//! Every SQL statement of the service, grouped by table. Functions take an executor so that a
+//! service can run several of them in one transaction.
+
+pub mod achievements;
+pub mod events;
+pub mod idempotency;
+pub mod leaderboard;
+pub mod owned;
+pub mod ranks;
+pub mod users;
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::error::{AppError, AppResult};
+
+pub static MIGRATOR: Migrator = sqlx::migrate!();
+
+pub async fn connect(options: PgConnectOptions, max_connections: u32) -> AppResult<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(|e| AppError::internal(format!("cannot connect to PostgreSQL: {e}")))
+}
+
+pub async fn migrate(pool: &PgPool) -> AppResult<()> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .map_err(|e| AppError::internal(format!("migration failed: {e}")))
+}

@@ -1,0 +1,185 @@
+//! `unified_users`.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use crate::domain::xp::{Progress, XpOutcome};
+use crate::domain::{Platform, UserKey};
+use crate::error::AppResult;
+
+pub const COLUMNS: &str = "id, telegram_id, discord_id, website_email, username, display_name, \
+    xp, coins, rank_id, rewarded_rank_id, games_played, games_won, total_voice_time, \
+    messages_sent, current_season_xp, daily_streak, last_daily, created_at, last_active, \
+    primary_platform";
+
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub telegram_id: Option<String>,
+    pub discord_id: Option<String>,
+    pub website_email: Option<String>,
+    pub username: String,
+    pub display_name: String,
+    pub xp: i32,
+    pub coins: i32,
+    pub rank_id: i32,
+    pub rewarded_rank_id: i32,
+    pub games_played: i32,
+    pub games_won: i32,
+    pub total_voice_time: i32,
+    pub messages_sent: i32,
+    pub current_season_xp: i32,
+    pub daily_streak: i32,
+    pub last_daily: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub last_active: DateTime<Utc>,
+    pub primary_platform: String,
+}
+
+impl UserRow {
+    pub fn progress(&self) -> Progress {
+        Progress {
+            xp: self.xp,
+            season_xp: self.current_season_xp,
+            coins: self.coins,
+            rank_id: self.rank_id,
+            rewarded_rank_id: self.rewarded_rank_id,
+        }
+    }
+
+    pub fn external_id(&self, platform: Platform) -> Option<&str> {
+        match platform {
+            Platform::Telegram => self.telegram_id.as_deref(),
+            Platform::Discord => self.discord_id.as_deref(),
+            Platform::Website => self.website_email.as_deref(),
+        }
+    }
+
+    pub fn platforms(&self) -> Vec<Platform> {
+        Platform::ALL
+            .into_iter()
+            .filter(|p| self.external_id(*p).is_some())
+            .collect()
+    }
+
+    pub fn primary_platform(&self) -> Platform {
+        // The database's check constraint only admits the three spellings.
+        Platform::parse(&self.primary_platform).unwrap_or(Platform::Website)
+    }
+}
+
+fn column(platform: Platform) -> &'static str {
+    match platform {
+        Platform::Telegram => "telegram_id",
+        Platform::Discord => "discord_id",
+        Platform::Website => "website_email",
+    }
+}
+
+fn select_by(key: &UserKey, suffix: &str) -> String {
+    let col = match key {
+        UserKey::Id(_) => "id",
+        UserKey::External(p, _) => column(*p),
+    };
+    format!("SELECT {COLUMNS} FROM unified_users WHERE {col} = $1{suffix}")
+}
+
+async fn fetch_by(ex: impl PgExecutor<'_>, key: &UserKey, suffix: &str) -> AppResult<Option<UserRow>> {
+    let sql = select_by(key, suffix);
+    let q = sqlx::query_as::<_, UserRow>(&sql);
+    let q = match key {
+        UserKey::Id(id) => q.bind(*id),
+        UserKey::External(_, ext) => q.bind(ext.as_str()),
+    };
+    Ok(q.fetch_optional(ex).await?)
+}
+
+pub async fn find(ex: impl PgExecutor<'_>, key: &UserKey) -> AppResult<Option<UserRow>> {
+    fetch_by(ex, key, "").await
+}
+
+/// Reads and row-locks the user for the rest of the transaction. Mutations take this lock
+/// before any write, so concurrent changes to one user serialise here and none is lost.
+pub async fn lock(tx: &mut PgConnection, key: &UserKey) -> AppResult<Option<UserRow>> {
+    fetch_by(tx, key, " FOR UPDATE").await
+}
+
+pub async fn by_ids(ex: impl PgExecutor<'_>, ids: &[Uuid]) -> AppResult<Vec<UserRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM unified_users WHERE id = ANY($1)");
+    Ok(sqlx::query_as(&sql).bind(ids).fetch_all(ex).await?)
+}
+
+/// Get-or-create by platform identity; an existing user gets fresh names and `last_active`.
+/// Returns the row and whether it was created.
+pub async fn upsert(
+    ex: impl PgExecutor<'_>,
+    platform: Platform,
+    external_id: &str,
+    username: &str,
+    display_name: Option<&str>,
+) -> AppResult<(UserRow, bool)> {
+    let col = column(platform);
+    let sql = format!(
+        "INSERT INTO unified_users (id, {col}, username, display_name, primary_platform) \
+         VALUES ($1, $2, $3, COALESCE($4, $3), $5) \
+         ON CONFLICT ({col}) DO UPDATE SET username = EXCLUDED.username, \
+             display_name = COALESCE($4, unified_users.display_name), last_active = now() \
+         RETURNING {COLUMNS}, (xmax = 0) AS created"
+    );
+    #[derive(sqlx::FromRow)]
+    struct Upserted {
+        #[sqlx(flatten)]
+        user: UserRow,
+        created: bool,
+    }
+    let row: Upserted = sqlx::query_as(&sql)
+        .bind(Uuid::now_v7())
+        .bind(external_id)
+        .bind(username)
+        .bind(display_name)
+        .bind(platform.as_str())
+        .fetch_one(ex)
+        .await?;
+    Ok((row.user, row.created))
+}
+
+pub async fn set_external_id(
+    tx: &mut PgConnection,
+    id: Uuid,
+    platform: Platform,
+    external_id: &str,
+) -> AppResult<UserRow> {
+    let sql = format!(
+        "UPDATE unified_users SET {} = $2, last_active = now() WHERE id = $1 RETURNING {COLUMNS}",
+        column(platform)
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(id)
+        .bind(external_id)
+        .fetch_one(tx)
+        .await?)
+}
+
+pub async fn save_progress(tx: &mut PgConnection, id: Uuid, o: &XpOutcome) -> AppResult<UserRow> {
+    let sql = format!(
+        "UPDATE unified_users SET xp = $2, current_season_xp = $3, coins = $4, rank_id = $5, \
+             rewarded_rank_id = $6, last_active = now() \
+         WHERE id = $1 RETURNING {COLUMNS}"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(id)
+        .bind(o.xp)
+        .bind(o.season_xp)
+        .bind(o.coins)
+        .bind(o.new_rank_id)
+        .bind(o.rewarded_rank_id)
+        .fetch_one(tx)
+        .await?)
+}
+
+pub async fn save_coins(tx: &mut PgConnection, id: Uuid, coins: i32) -> AppResult<UserRow> {
+    let sql =
+        format!("UPDATE unified_users SET coins = $2, last_active = now() WHERE id = $1 RETURNING {COLUMNS}");
+    Ok(sqlx::query_as(&sql).bind(id).bind(coins).fetch_one(tx).await?)
+}

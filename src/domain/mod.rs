@@ -1,0 +1,18 @@
+//! Pure rules: no database, no I/O. Everything here is unit-tested beside it.
+
+pub mod cursor;
+pub mod leaderboard;
+pub mod platform;
+pub mod ranks;
+pub mod validate;
+pub mod xp;
+
+pub use platform::{EventType, Platform};
+pub use ranks::{Rank, RankTable, Tier};
+
+/// A validated reference to one user: the unified id or one platform identity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UserKey {
+    Id(uuid::Uuid),
+    External(Platform, String),
+}

@@ -1,0 +1,96 @@
+use async_graphql::Enum;
+
+/// A platform a person can use; each has its own external identity.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Platform {
+    Telegram,
+    Discord,
+    Website,
+}
+
+impl Platform {
+    pub const ALL: [Platform; 3] = [Platform::Telegram, Platform::Discord, Platform::Website];
+
+    /// The spelling stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Telegram => "telegram",
+            Platform::Discord => "discord",
+            Platform::Website => "website",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Platform> {
+        Platform::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// The kinds of cross-platform events in the log.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum EventType {
+    XpChange,
+    CoinsChange,
+    RankUp,
+    AchievementUnlock,
+    GamePlayed,
+    VoiceTime,
+    MessageSent,
+    DailyClaimed,
+    AccountLinked,
+    AccountsMerged,
+    SeasonStarted,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 11] = [
+        EventType::XpChange,
+        EventType::CoinsChange,
+        EventType::RankUp,
+        EventType::AchievementUnlock,
+        EventType::GamePlayed,
+        EventType::VoiceTime,
+        EventType::MessageSent,
+        EventType::DailyClaimed,
+        EventType::AccountLinked,
+        EventType::AccountsMerged,
+        EventType::SeasonStarted,
+    ];
+
+    /// The spelling stored in the database (the seeds' snake_case names).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::XpChange => "xp_change",
+            EventType::CoinsChange => "coins_change",
+            EventType::RankUp => "rank_up",
+            EventType::AchievementUnlock => "achievement_unlock",
+            EventType::GamePlayed => "game_played",
+            EventType::VoiceTime => "voice_time",
+            EventType::MessageSent => "message_sent",
+            EventType::DailyClaimed => "daily_claimed",
+            EventType::AccountLinked => "account_linked",
+            EventType::AccountsMerged => "accounts_merged",
+            EventType::SeasonStarted => "season_started",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventType> {
+        EventType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_round_trip() {
+        for p in Platform::ALL {
+            assert_eq!(Platform::parse(p.as_str()), Some(p));
+        }
+        for t in EventType::ALL {
+            assert_eq!(EventType::parse(t.as_str()), Some(t));
+        }
+        assert_eq!(Platform::parse("TELEGRAM"), None);
+        assert_eq!(EventType::parse("processed"), None);
+    }
+}

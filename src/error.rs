@@ -1,0 +1,163 @@
+//! The one error type of the service. It deliberately does not implement `Display`, so it can
+//! only reach a client through `From<AppError> for async_graphql::Error`, which attaches
+//! `extensions.code` and never forwards database or internal messages.
+
+use async_graphql::ErrorExtensions;
+
+#[derive(Debug, Clone)]
+pub enum AppError {
+    NotFound(String),
+    Conflict(String),
+    InvalidInput(String),
+    InsufficientCoins {
+        balance: i32,
+        delta: i32,
+    },
+    AlreadyClaimed(String),
+    Unauthenticated(String),
+    Forbidden(String),
+    RateLimited {
+        retry_after_secs: u64,
+    },
+    /// Logged in full where it is converted; clients see only "internal error".
+    Internal(String),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::NotFound(_) => "NOT_FOUND",
+            AppError::Conflict(_) => "CONFLICT",
+            AppError::InvalidInput(_) => "INVALID_INPUT",
+            AppError::InsufficientCoins { .. } => "INSUFFICIENT_COINS",
+            AppError::AlreadyClaimed(_) => "ALREADY_CLAIMED",
+            AppError::Unauthenticated(_) => "UNAUTHENTICATED",
+            AppError::Forbidden(_) => "FORBIDDEN",
+            AppError::RateLimited { .. } => "RATE_LIMITED",
+            AppError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// The text a client may read.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::NotFound(m)
+            | AppError::Conflict(m)
+            | AppError::InvalidInput(m)
+            | AppError::AlreadyClaimed(m)
+            | AppError::Unauthenticated(m)
+            | AppError::Forbidden(m) => m.clone(),
+            AppError::InsufficientCoins { balance, delta } => {
+                format!("insufficient coins: balance {balance}, change {delta}")
+            }
+            AppError::RateLimited { retry_after_secs } => {
+                format!("rate limited: retry in {retry_after_secs} s")
+            }
+            AppError::Internal(_) => "internal error".into(),
+        }
+    }
+
+    pub fn invalid(msg: impl Into<String>) -> AppError {
+        AppError::InvalidInput(msg.into())
+    }
+
+    pub fn internal(context: impl std::fmt::Display) -> AppError {
+        AppError::Internal(context.to_string())
+    }
+}
+
+impl ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        if let AppError::Internal(detail) = self {
+            tracing::error!(%detail, "internal error");
+        }
+        async_graphql::Error::new(self.public_message()).extend_with(|_, e| {
+            e.set("code", self.code());
+            match self {
+                AppError::RateLimited { retry_after_secs } => e.set("retryAfter", *retry_after_secs),
+                AppError::InsufficientCoins { balance, .. } => e.set("balance", *balance),
+                _ => {}
+            }
+        })
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(e: AppError) -> Self {
+        e.extend()
+    }
+}
+
+/// Constraint violations become the domain errors they mean; anything else is internal.
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            let constraint = db.constraint().unwrap_or_default();
+            match db.code().as_deref() {
+                Some("23505") => return AppError::Conflict(unique_message(constraint)),
+                Some("23514") => return AppError::InvalidInput(check_message(constraint)),
+                Some("23503") => return AppError::NotFound("a referenced record does not exist".into()),
+                _ => {}
+            }
+        }
+        AppError::Internal(format!("database: {e}"))
+    }
+}
+
+fn unique_message(constraint: &str) -> String {
+    match constraint {
+        "unified_users_telegram_id_key" => "that Telegram account belongs to another user".into(),
+        "unified_users_discord_id_key" => "that Discord account belongs to another user".into(),
+        "unified_users_website_email_key" => "that email belongs to another user".into(),
+        "idempotency_keys_pkey" => "that idempotency key is in use by another request".into(),
+        _ => "the change conflicts with existing data".into(),
+    }
+}
+
+fn check_message(constraint: &str) -> String {
+    match constraint {
+        "unified_users_coins_check" => "coins would go below 0".into(),
+        "unified_users_xp_check" => "xp would go below 0".into(),
+        _ => "the change breaks a data rule".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_hide_their_detail() {
+        let e: async_graphql::Error = AppError::internal("relation \"x\" does not exist").into();
+        assert_eq!(e.message, "internal error");
+        let code = e.extensions.unwrap().get("code").cloned();
+        assert_eq!(code, Some(async_graphql::Value::from("INTERNAL")));
+    }
+
+    #[test]
+    fn codes_follow_the_contract() {
+        let e: async_graphql::Error = AppError::InsufficientCoins {
+            balance: 3,
+            delta: -5,
+        }
+        .into();
+        let ext = e.extensions.unwrap();
+        assert_eq!(
+            ext.get("code"),
+            Some(&async_graphql::Value::from("INSUFFICIENT_COINS"))
+        );
+        assert_eq!(ext.get("balance"), Some(&async_graphql::Value::from(3)));
+    }
+}
+
+impl AppError {
+    /// For operators (logs, the command line): the full detail, internal ones included.
+    pub fn public_message_or_detail(&self) -> String {
+        match self {
+            AppError::Internal(detail) => detail.clone(),
+            other => other.public_message(),
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! The GraphQL schema: types, resolvers, loaders. Resolvers check arguments, call `service`
+//! and shape the result; nothing more.
+
+pub mod loaders;
+mod mutation;
+pub mod phases;
+mod query;
+mod types;
+
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+
+pub use mutation::Mutation;
+pub use query::Query;
+
+pub type TtfdSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Largest page any list field returns.
+pub const MAX_PAGE: i32 = 100;
+
+/// The schema without runtime data: enough to print the SDL.
+pub fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query, Mutation, EmptySubscription)
+        .limit_depth(16)
+        .limit_complexity(20_000)
+        .limit_recursive_depth(32)
+        .limit_directives(16)
+        .extension(phases::Phases)
+}
+
+pub fn build(state: crate::state::AppState) -> TtfdSchema {
+    builder().data(state).finish()
+}
+
+/// The SDL that `ttfd schema` prints and `schema.graphql` holds.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

@@ -1,0 +1,84 @@
+use async_graphql::{Context, Object, Result};
+
+use super::types::{CoinsChange, UpsertUserInput, User, UserRef, XpChange, state};
+use crate::domain::Platform;
+use crate::service::{self, Actor};
+
+pub struct Mutation;
+
+fn actor(ctx: &Context<'_>) -> Actor {
+    ctx.data_opt::<Actor>().cloned().unwrap_or_default()
+}
+
+#[Object]
+impl Mutation {
+    /// Get-or-create by platform identity; refreshes names and lastActive when the user exists.
+    async fn upsert_user(&self, ctx: &Context<'_>, input: UpsertUserInput) -> Result<User> {
+        let input = service::users::UpsertInput {
+            platform: input.platform,
+            external_id: input.external_id,
+            username: input.username,
+            display_name: input.display_name,
+        };
+        Ok(User(service::users::upsert(state(ctx), input).await?))
+    }
+
+    /// CONFLICT when that identity belongs to another user; a no-op when it is already this
+    /// user's.
+    async fn link_platform(
+        &self,
+        ctx: &Context<'_>,
+        user: UserRef,
+        platform: Platform,
+        external_id: String,
+    ) -> Result<User> {
+        let key = user.key()?;
+        Ok(User(
+            service::users::link_platform(state(ctx), &actor(ctx), &key, platform, &external_id).await?,
+        ))
+    }
+
+    /// Adds (or with a negative delta removes) xp. Crossing ranks pays their coin rewards.
+    async fn award_xp(
+        &self,
+        ctx: &Context<'_>,
+        user: UserRef,
+        delta: i32,
+        reason: Option<String>,
+        idempotency_key: Option<String>,
+    ) -> Result<XpChange> {
+        let key = user.key()?;
+        let change = service::progress::award_xp(
+            state(ctx),
+            &actor(ctx),
+            &key,
+            delta,
+            reason.as_deref(),
+            idempotency_key.as_deref(),
+        )
+        .await?;
+        Ok(XpChange(change))
+    }
+
+    /// INSUFFICIENT_COINS when the balance would go below 0.
+    async fn adjust_coins(
+        &self,
+        ctx: &Context<'_>,
+        user: UserRef,
+        delta: i32,
+        reason: Option<String>,
+        idempotency_key: Option<String>,
+    ) -> Result<CoinsChange> {
+        let key = user.key()?;
+        let change = service::progress::adjust_coins(
+            state(ctx),
+            &actor(ctx),
+            &key,
+            delta,
+            reason.as_deref(),
+            idempotency_key.as_deref(),
+        )
+        .await?;
+        Ok(CoinsChange(change))
+    }
+}

@@ -1,0 +1,102 @@
+use async_graphql::{Context, Object, Result};
+
+use super::MAX_PAGE;
+use super::types::{
+    Achievement, LeaderboardConnection, LeaderboardEdge, LeaderboardEntry, LeaderboardScope, PageInfo, User,
+    UserRef, loaders, state,
+};
+use crate::db::achievements;
+use crate::db::leaderboard::{self, Board};
+use crate::domain::Rank;
+use crate::domain::cursor::LeaderboardCursor;
+use crate::domain::leaderboard::page_positions;
+use crate::error::AppError;
+use crate::service;
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// Null when no such user.
+    async fn user(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(name = "ref")] user_ref: UserRef,
+    ) -> Result<Option<User>> {
+        let key = user_ref.key()?;
+        Ok(service::users::find(state(ctx), &key).await?.map(User))
+    }
+
+    /// The 20 ranks, F I to S II.
+    async fn ranks(&self, ctx: &Context<'_>) -> Vec<Rank> {
+        state(ctx).ranks.all().to_vec()
+    }
+
+    /// Users by score, best first; ties share a position and keep a stable order.
+    #[graphql(complexity = "first.clamp(0, MAX_PAGE) as usize * child_complexity")]
+    async fn leaderboard(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] first: i32,
+        after: Option<String>,
+        #[graphql(default_with = "LeaderboardScope::AllTime")] scope: LeaderboardScope,
+    ) -> Result<LeaderboardConnection> {
+        if !(1..=MAX_PAGE).contains(&first) {
+            return Err(AppError::invalid(format!("first must be between 1 and {MAX_PAGE}")).into());
+        }
+        let board = Board::from(scope);
+        let after = after
+            .map(|c| {
+                LeaderboardCursor::decode(&c, board.name())
+                    .ok_or_else(|| AppError::invalid("after is not a cursor of this leaderboard"))
+            })
+            .transpose()?;
+        let mut page = leaderboard::page(&state(ctx).pool, board, after, i64::from(first) + 1).await?;
+        let has_next_page = page.rows.len() > first as usize;
+        page.rows.truncate(first as usize);
+        let scores: Vec<i32> = page.rows.iter().map(|u| board.score(u)).collect();
+        let positions = page_positions(page.above, page.before, &scores);
+        if board == Board::AllTime {
+            // Users on this page need no second query for `User.position`.
+            let known = scores
+                .iter()
+                .zip(&positions)
+                .map(|(s, p)| ((Board::AllTime, *s), *p));
+            loaders(ctx)?.positions.feed_many(known).await;
+        }
+        let edges: Vec<LeaderboardEdge> = page
+            .rows
+            .into_iter()
+            .zip(positions)
+            .map(|(user, position)| {
+                let score = board.score(&user);
+                LeaderboardEdge {
+                    cursor: LeaderboardCursor { score, id: user.id }.encode(board.name()),
+                    node: LeaderboardEntry {
+                        position: i32::try_from(position).unwrap_or(i32::MAX),
+                        xp: score,
+                        user: User(user),
+                    },
+                }
+            })
+            .collect();
+        let end_cursor = edges.last().map(|e| e.cursor.clone());
+        Ok(LeaderboardConnection {
+            edges,
+            page_info: PageInfo {
+                has_next_page,
+                end_cursor,
+            },
+        })
+    }
+
+    /// The achievement catalog.
+    async fn achievements(&self, ctx: &Context<'_>) -> Result<Vec<Achievement>> {
+        Ok(achievements::catalog(&state(ctx).pool)
+            .await
+            .map_err(AppError::from)?
+            .into_iter()
+            .map(Achievement)
+            .collect())
+    }
+}

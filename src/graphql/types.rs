@@ -1,0 +1,297 @@
+//! GraphQL object and input types of the public contract.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, OneofObject, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::loaders::Loaders;
+use crate::db::achievements::{AchievementRow, UnlockRow};
+use crate::db::leaderboard::Board;
+use crate::db::users::UserRow;
+use crate::domain::{Platform, Rank, UserKey, validate};
+use crate::error::AppError;
+use crate::service::progress;
+use crate::state::AppState;
+
+/// Exactly one field set. `id` is the unified user id.
+#[derive(OneofObject, Clone, Debug)]
+pub enum UserRef {
+    Id(ID),
+    TelegramId(String),
+    DiscordId(String),
+    WebsiteEmail(String),
+}
+
+impl UserRef {
+    /// Validates and normalises the reference.
+    pub fn key(&self) -> Result<UserKey, AppError> {
+        let external = |p: Platform, raw: &str| {
+            validate::external_id(p, raw)
+                .map(|v| UserKey::External(p, v))
+                .map_err(AppError::InvalidInput)
+        };
+        match self {
+            UserRef::Id(id) => id
+                .parse()
+                .map(UserKey::Id)
+                .map_err(|_| AppError::invalid("id is not a user id")),
+            UserRef::TelegramId(v) => external(Platform::Telegram, v),
+            UserRef::DiscordId(v) => external(Platform::Discord, v),
+            UserRef::WebsiteEmail(v) => external(Platform::Website, v),
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct UpsertUserInput {
+    pub platform: Platform,
+    /// Telegram user id, Discord user id (snowflake) or website email.
+    pub external_id: String,
+    pub username: String,
+    /// Defaults to the username on creation; kept when omitted on refresh.
+    pub display_name: Option<String>,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum LeaderboardScope {
+    AllTime,
+    Season,
+}
+
+impl From<LeaderboardScope> for Board {
+    fn from(s: LeaderboardScope) -> Board {
+        match s {
+            LeaderboardScope::AllTime => Board::AllTime,
+            LeaderboardScope::Season => Board::Season,
+        }
+    }
+}
+
+pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
+    ctx.data_unchecked::<AppState>()
+}
+
+pub fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
+    ctx.data::<Loaders>()
+}
+
+fn rank_by_id(ctx: &Context<'_>, id: i32) -> Result<Rank> {
+    Ok(state(ctx)
+        .ranks
+        .get(id)
+        .cloned()
+        .ok_or_else(|| AppError::internal(format!("unknown rank {id}")))?)
+}
+
+/// One person across every platform.
+pub struct User(pub UserRow);
+
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn username(&self) -> &str {
+        &self.0.username
+    }
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+    async fn telegram_id(&self) -> Option<&str> {
+        self.0.telegram_id.as_deref()
+    }
+    async fn discord_id(&self) -> Option<&str> {
+        self.0.discord_id.as_deref()
+    }
+    /// Private: null unless the caller may see emails.
+    async fn website_email(&self) -> Option<&str> {
+        self.0.website_email.as_deref()
+    }
+    /// The platforms with a linked identity.
+    async fn platforms(&self) -> Vec<Platform> {
+        self.0.platforms()
+    }
+    async fn primary_platform(&self) -> Platform {
+        self.0.primary_platform()
+    }
+    async fn xp(&self) -> i32 {
+        self.0.xp
+    }
+    async fn coins(&self) -> i32 {
+        self.0.coins
+    }
+    async fn rank(&self, ctx: &Context<'_>) -> Result<Rank> {
+        rank_by_id(ctx, self.0.rank_id)
+    }
+    /// Null at the top rank.
+    async fn next_rank(&self, ctx: &Context<'_>) -> Option<Rank> {
+        state(ctx).ranks.next(self.0.rank_id).cloned()
+    }
+    async fn games_played(&self) -> i32 {
+        self.0.games_played
+    }
+    async fn games_won(&self) -> i32 {
+        self.0.games_won
+    }
+    /// Seconds.
+    async fn total_voice_time(&self) -> i32 {
+        self.0.total_voice_time
+    }
+    async fn messages_sent(&self) -> i32 {
+        self.0.messages_sent
+    }
+    async fn achievements(&self, ctx: &Context<'_>) -> Result<Vec<UserAchievement>> {
+        let rows = loaders(ctx)?
+            .achievements
+            .load_one(self.0.id)
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(UserAchievement).collect())
+    }
+    async fn current_season_xp(&self) -> i32 {
+        self.0.current_season_xp
+    }
+    async fn daily_streak(&self) -> i32 {
+        self.0.daily_streak
+    }
+    async fn last_daily(&self) -> Option<DateTime<Utc>> {
+        self.0.last_daily
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn last_active(&self) -> DateTime<Utc> {
+        self.0.last_active
+    }
+    /// All-time leaderboard position, 1 = most xp; ties share a position.
+    async fn position(&self, ctx: &Context<'_>) -> Result<i32> {
+        let position = loaders(ctx)?
+            .positions
+            .load_one((Board::AllTime, self.0.xp))
+            .await?
+            .unwrap_or(1);
+        Ok(i32::try_from(position).unwrap_or(i32::MAX))
+    }
+}
+
+pub struct Achievement(pub AchievementRow);
+
+#[Object]
+impl Achievement {
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn reward_xp(&self) -> i32 {
+        self.0.reward_xp
+    }
+    async fn reward_coins(&self) -> i32 {
+        self.0.reward_coins
+    }
+}
+
+pub struct UserAchievement(pub UnlockRow);
+
+#[Object]
+impl UserAchievement {
+    async fn achievement(&self) -> Achievement {
+        Achievement(self.0.achievement.clone())
+    }
+    async fn unlocked_at(&self) -> DateTime<Utc> {
+        self.0.unlocked_at
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct LeaderboardEntry {
+    /// 1 = best; ties share a position.
+    pub position: i32,
+    /// The score on this board: all-time xp, or season xp for SEASON.
+    pub xp: i32,
+    pub user: User,
+}
+
+#[derive(SimpleObject)]
+pub struct LeaderboardEdge {
+    pub cursor: String,
+    pub node: LeaderboardEntry,
+}
+
+pub struct LeaderboardConnection {
+    pub edges: Vec<LeaderboardEdge>,
+    pub page_info: PageInfo,
+}
+
+#[Object]
+impl LeaderboardConnection {
+    async fn edges(&self) -> &[LeaderboardEdge] {
+        &self.edges
+    }
+    async fn nodes(&self) -> Vec<&LeaderboardEntry> {
+        self.edges.iter().map(|e| &e.node).collect()
+    }
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+}
+
+async fn load_user(ctx: &Context<'_>, id: uuid::Uuid) -> Result<User> {
+    let row = loaders(ctx)?.users.load_one(id).await?;
+    Ok(User(row.ok_or_else(|| {
+        AppError::NotFound("the user no longer exists".into())
+    })?))
+}
+
+pub struct XpChange(pub progress::XpChange);
+
+#[Object]
+impl XpChange {
+    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+        load_user(ctx, self.0.user_id).await
+    }
+    /// As applied (xp never goes below 0).
+    async fn delta(&self) -> i32 {
+        self.0.delta
+    }
+    async fn xp(&self) -> i32 {
+        self.0.xp
+    }
+    async fn rank_up(&self) -> bool {
+        self.0.new_rank_id > self.0.old_rank_id
+    }
+    async fn old_rank(&self, ctx: &Context<'_>) -> Result<Rank> {
+        rank_by_id(ctx, self.0.old_rank_id)
+    }
+    async fn new_rank(&self, ctx: &Context<'_>) -> Result<Rank> {
+        rank_by_id(ctx, self.0.new_rank_id)
+    }
+    /// Sum of the rewards of every rank crossed upward (each rank pays once per user).
+    async fn reward_coins(&self) -> i32 {
+        self.0.reward_coins
+    }
+}
+
+pub struct CoinsChange(pub progress::CoinsChange);
+
+#[Object]
+impl CoinsChange {
+    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+        load_user(ctx, self.0.user_id).await
+    }
+    async fn delta(&self) -> i32 {
+        self.0.delta
+    }
+    async fn coins(&self) -> i32 {
+        self.0.coins
+    }
+}

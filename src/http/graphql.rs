@@ -1,0 +1,347 @@
+//! GraphQL over HTTP, as the spec (and the `graphql-http` audit) asks: content negotiation by
+//! `Accept`, 400 for documents that do not parse or validate under
+//! `application/graphql-response+json`, 405 for mutations over GET, 415 for bodies that are not
+//! JSON in UTF-8. async-graphql-axum's stock handler does none of these, hence this one.
+
+use std::sync::Arc;
+
+use async_graphql::Variables;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::HttpState;
+use super::assets;
+use crate::graphql::loaders::Loaders;
+use crate::graphql::phases::RequestPhase;
+use crate::service::Actor;
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Media {
+    GraphqlResponse,
+    Json,
+}
+
+impl Media {
+    fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Media::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+            Media::Json => "application/json; charset=utf-8",
+        })
+    }
+}
+
+/// A media type with its parameters, lower-cased.
+fn parse_media(raw: &str) -> (String, Vec<(String, String)>) {
+    let mut parts = raw.split(';');
+    let essence = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+    let params = parts
+        .filter_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            Some((
+                k.trim().to_ascii_lowercase(),
+                v.trim().trim_matches('"').to_ascii_lowercase(),
+            ))
+        })
+        .collect();
+    (essence, params)
+}
+
+fn utf8_or_absent(params: &[(String, String)]) -> bool {
+    params
+        .iter()
+        .all(|(k, v)| k != "charset" || v == "utf-8" || v == "utf8")
+}
+
+/// The response media type for `Accept`; `None` when nothing we speak is acceptable. No
+/// `Accept`, or a wildcard, means `application/json` (what older clients expect).
+fn negotiate(headers: &HeaderMap) -> Option<Media> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(Media::Json);
+    };
+    if accept.trim().is_empty() {
+        return Some(Media::Json);
+    }
+    let mut best: Option<(f32, Media)> = None;
+    for range in accept.split(',') {
+        let (essence, params) = parse_media(range);
+        let q = params
+            .iter()
+            .find(|(k, _)| k == "q")
+            .and_then(|(_, v)| v.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if q <= 0.0 || !utf8_or_absent(&params) {
+            continue;
+        }
+        let media = match essence.as_str() {
+            GRAPHQL_RESPONSE_JSON => Media::GraphqlResponse,
+            JSON | "application/*" | "*/*" => Media::Json,
+            _ => continue,
+        };
+        // On equal weight the first listed wins.
+        if best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, media));
+        }
+    }
+    best.map(|(_, m)| m)
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.split(',').any(|r| parse_media(r).0 == "text/html"))
+}
+
+fn error_response(status: StatusCode, media: Media, message: &str) -> Response {
+    let mut res = (status, json!({ "errors": [{ "message": message }] }).to_string()).into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, media.content_type());
+    res
+}
+
+/// The request parameters of the spec, from a JSON body or a query string.
+struct Params {
+    query: String,
+    operation_name: Option<String>,
+    variables: Option<Map<String, Value>>,
+    extensions: Option<Map<String, Value>>,
+}
+
+fn object_or_null(v: Option<Value>, name: &str) -> Result<Option<Map<String, Value>>, String> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(m)) => Ok(Some(m)),
+        Some(_) => Err(format!("{name} must be an object")),
+    }
+}
+
+fn params_from_json(body: Value) -> Result<Params, String> {
+    let Value::Object(mut m) = body else {
+        return Err("the body must be a JSON object".into());
+    };
+    let query = match m.remove("query") {
+        Some(Value::String(q)) => q,
+        None | Some(Value::Null) => return Err("query is missing".into()),
+        Some(_) => return Err("query must be a string".into()),
+    };
+    let operation_name = match m.remove("operationName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err("operationName must be a string".into()),
+    };
+    Ok(Params {
+        query,
+        operation_name,
+        variables: object_or_null(m.remove("variables"), "variables")?,
+        extensions: object_or_null(m.remove("extensions"), "extensions")?,
+    })
+}
+
+fn params_from_query_string(raw: &str) -> Result<Option<Params>, String> {
+    let mut query = None;
+    let mut operation_name = None;
+    let mut variables = None;
+    let mut extensions = None;
+    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+        match k.as_ref() {
+            "query" => query = Some(v.into_owned()),
+            "operationName" if !v.is_empty() => operation_name = Some(v.into_owned()),
+            "variables" if !v.is_empty() => {
+                let parsed = serde_json::from_str(&v).map_err(|_| "variables must be a JSON object")?;
+                variables = object_or_null(Some(parsed), "variables")?;
+            }
+            "extensions" if !v.is_empty() => {
+                let parsed = serde_json::from_str(&v).map_err(|_| "extensions must be a JSON object")?;
+                extensions = object_or_null(Some(parsed), "extensions")?;
+            }
+            _ => {}
+        }
+    }
+    Ok(query.map(|query| Params {
+        query,
+        operation_name,
+        variables,
+        extensions,
+    }))
+}
+
+async fn execute(
+    state: &HttpState,
+    headers: &HeaderMap,
+    media: Media,
+    params: Params,
+    read_only: bool,
+) -> Response {
+    let phase = Arc::new(RequestPhase {
+        read_only,
+        operation_name: params.operation_name.clone(),
+        ..RequestPhase::default()
+    });
+    let mut request = async_graphql::Request::new(params.query)
+        .variables(Variables::from_json(Value::Object(
+            params.variables.unwrap_or_default(),
+        )))
+        .data(phase.clone())
+        .data(Loaders::new(&state.app.pool))
+        .data(Actor::default());
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(ext) = params.extensions {
+        request.extensions = async_graphql::Extensions(
+            ext.into_iter()
+                .filter_map(|(k, v)| async_graphql::Value::from_json(v).ok().map(|v| (k, v)))
+                .collect(),
+        );
+    }
+    let _ = headers; // credentials are read here once API keys exist
+    let response = state.schema.execute(request).await;
+
+    let status = if phase.mutation_refused() {
+        StatusCode::METHOD_NOT_ALLOWED
+    } else if phase.rejected() && media == Media::GraphqlResponse {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    // A request rejected before execution has no `data` entry at all.
+    let serialised = if phase.rejected() || phase.mutation_refused() {
+        serde_json::to_string(&json!({ "errors": response.errors }))
+    } else {
+        serde_json::to_string(&response)
+    };
+    let body = match serialised {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialise a GraphQL response");
+            return error_response(StatusCode::INTERNAL_SERVER_ERROR, media, "internal error");
+        }
+    };
+    let mut res = (status, body).into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, media.content_type());
+    res.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept"));
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        res.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    res
+}
+
+pub async fn post(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(media) = negotiate(&headers) else {
+        return error_response(
+            StatusCode::NOT_ACCEPTABLE,
+            Media::Json,
+            "only application/graphql-response+json and application/json responses are available",
+        );
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let (essence, params) = parse_media(content_type);
+    if essence != JSON || !utf8_or_absent(&params) {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            "send the request as application/json in UTF-8",
+        );
+    }
+    let body: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => return error_response(StatusCode::BAD_REQUEST, media, "the body is not valid JSON"),
+    };
+    match params_from_json(body) {
+        Ok(params) => execute(&state, &headers, media, params, false).await,
+        Err(msg) => error_response(StatusCode::BAD_REQUEST, media, &msg),
+    }
+}
+
+pub async fn get(State(state): State<HttpState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+    let params = match params_from_query_string(raw.as_deref().unwrap_or("")) {
+        Ok(p) => p,
+        Err(msg) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                negotiate(&headers).unwrap_or(Media::Json),
+                &msg,
+            );
+        }
+    };
+    let Some(params) = params else {
+        if wants_html(&headers) {
+            return assets::graphiql();
+        }
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            negotiate(&headers).unwrap_or(Media::Json),
+            "query is missing",
+        );
+    };
+    let Some(media) = negotiate(&headers) else {
+        return error_response(
+            StatusCode::NOT_ACCEPTABLE,
+            Media::Json,
+            "only application/graphql-response+json and application/json responses are available",
+        );
+    };
+    execute(&state, &headers, media, params, true).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT, HeaderValue::from_str(v).unwrap());
+        h
+    }
+
+    #[test]
+    fn negotiation() {
+        assert_eq!(negotiate(&HeaderMap::new()), Some(Media::Json));
+        assert_eq!(negotiate(&accept("application/json")), Some(Media::Json));
+        assert_eq!(
+            negotiate(&accept("application/graphql-response+json")),
+            Some(Media::GraphqlResponse)
+        );
+        assert_eq!(negotiate(&accept("*/*")), Some(Media::Json));
+        assert_eq!(
+            negotiate(&accept(
+                "application/json;q=0.9, application/graphql-response+json"
+            )),
+            Some(Media::GraphqlResponse)
+        );
+        assert_eq!(
+            negotiate(&accept(
+                "application/graphql-response+json;q=0.5, application/json"
+            )),
+            Some(Media::Json)
+        );
+        assert_eq!(negotiate(&accept("text/html")), None);
+        assert_eq!(negotiate(&accept("application/json; charset=utf-16")), None);
+        assert_eq!(negotiate(&accept("application/json;q=0")), None);
+    }
+
+    #[test]
+    fn json_params() {
+        let p =
+            params_from_json(json!({"query": "{a}", "operationName": null, "variables": {"x": 1}})).unwrap();
+        assert_eq!(p.query, "{a}");
+        assert!(p.variables.is_some());
+        assert!(params_from_json(json!({"query": 1})).is_err());
+        assert!(params_from_json(json!({})).is_err());
+        assert!(params_from_json(json!({"query": "{a}", "variables": "x"})).is_err());
+        assert!(params_from_json(json!({"query": "{a}", "operationName": 3})).is_err());
+        assert!(params_from_json(json!([{"query": "{a}"}])).is_err());
+    }
+}

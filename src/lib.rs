@@ -1,0 +1,11 @@
+//! TTFD Unified: one account per person across a community's Telegram bot, Discord bot and
+//! website, with XP, coins, ranks and live cross-platform events, served over GraphQL.
+
+pub mod cli;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod service;
+pub mod state;

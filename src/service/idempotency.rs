@@ -1,0 +1,84 @@
+//! Retried mutations: the first result is stored under the caller's key in the mutation's own
+//! transaction; a retry returns it and changes nothing.
+
+use serde::{Serialize, de::DeserializeOwned};
+use sqlx::PgConnection;
+
+use crate::db::idempotency as store;
+use crate::error::{AppError, AppResult};
+
+pub struct Idempotency<'a> {
+    scope: &'a str,
+    key: String,
+    operation: &'static str,
+    fingerprint: String,
+}
+
+impl<'a> Idempotency<'a> {
+    /// `fingerprint` names the request's arguments, so a key reused for another request is
+    /// refused rather than answered with an unrelated result.
+    pub fn new(
+        scope: &'a str,
+        key: Option<String>,
+        operation: &'static str,
+        fingerprint: String,
+    ) -> Option<Self> {
+        key.map(|key| Idempotency {
+            scope,
+            key,
+            operation,
+            fingerprint,
+        })
+    }
+
+    /// The stored result of an earlier attempt. Call it after locking the rows the mutation
+    /// changes: a concurrent attempt with the same key then has either committed (and is seen
+    /// here) or not started.
+    pub async fn replay<T: DeserializeOwned>(&self, tx: &mut PgConnection) -> AppResult<Option<T>> {
+        let Some(stored) = store::find(tx, self.scope, &self.key).await? else {
+            return Ok(None);
+        };
+        if stored.operation != self.operation || stored.fingerprint != self.fingerprint {
+            return Err(AppError::Conflict(
+                "idempotencyKey was already used for a different request".into(),
+            ));
+        }
+        serde_json::from_value(stored.response)
+            .map(Some)
+            .map_err(|e| AppError::internal(format!("stored idempotent result: {e}")))
+    }
+
+    pub async fn record<T: Serialize>(&self, tx: &mut PgConnection, result: &T) -> AppResult<()> {
+        let value = serde_json::to_value(result).map_err(AppError::internal)?;
+        store::store(
+            tx,
+            self.scope,
+            &self.key,
+            self.operation,
+            &self.fingerprint,
+            &value,
+        )
+        .await
+    }
+}
+
+pub async fn replay_or<T: DeserializeOwned>(
+    idem: Option<&Idempotency<'_>>,
+    tx: &mut PgConnection,
+) -> AppResult<Option<T>> {
+    match idem {
+        Some(i) => i.replay(tx).await,
+        None => Ok(None),
+    }
+}
+
+pub async fn record_if<T: Serialize>(
+    idem: Option<&Idempotency<'_>>,
+    tx: &mut PgConnection,
+    result: &T,
+) -> AppResult<()> {
+    match idem {
+        Some(i) => i.record(tx, result).await,
+        None => Ok(()),
+    }
+}
