@@ -59,6 +59,14 @@ impl AppError {
         }
     }
 
+    /// For operators (logs, the command line): the full detail, internal ones included.
+    pub fn public_message_or_detail(&self) -> String {
+        match self {
+            AppError::Internal(detail) => detail.clone(),
+            other => other.public_message(),
+        }
+    }
+
     pub fn invalid(msg: impl Into<String>) -> AppError {
         AppError::InvalidInput(msg.into())
     }
@@ -149,15 +157,5 @@ mod tests {
             Some(&async_graphql::Value::from("INSUFFICIENT_COINS"))
         );
         assert_eq!(ext.get("balance"), Some(&async_graphql::Value::from(3)));
-    }
-}
-
-impl AppError {
-    /// For operators (logs, the command line): the full detail, internal ones included.
-    pub fn public_message_or_detail(&self) -> String {
-        match self {
-            AppError::Internal(detail) => detail.clone(),
-            other => other.public_message(),
-        }
     }
 }

@@ -48,19 +48,25 @@ impl OwnedPostgres {
         let data_dir = absolute(&opts.data_dir)?;
         prepare_dir(&data_dir, run_as.as_ref())?;
 
-        if let Some(pid) = running_postmaster(&data_dir) {
+        // A server already on the directory is reused while it answers; one that is shutting
+        // down (an earlier process's, say) is waited for.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while let Some(pid) = running_postmaster(&data_dir) {
             let pg = OwnedPostgres {
-                data_dir,
+                data_dir: data_dir.clone(),
                 child: None,
             };
-            if pg.wait_ready(Duration::from_secs(10), None).await.is_ok() {
-                tracing::info!(pid, dir = %pg.data_dir.display(), "reusing the PostgreSQL already running on the data directory");
+            if pg.wait_ready(Duration::from_millis(200), None).await.is_ok() {
+                tracing::info!(pid, dir = %data_dir.display(), "reusing the PostgreSQL already running on the data directory");
                 return Ok(pg);
             }
-            return Err(format!(
-                "a PostgreSQL (pid {pid}) holds {} but does not answer",
-                pg.data_dir.display()
-            ));
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "a PostgreSQL (pid {pid}) holds {} but does not answer",
+                    data_dir.display()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
 
         if !data_dir.join("PG_VERSION").exists() {
@@ -157,14 +163,14 @@ impl OwnedPostgres {
                 Err(e) => {
                     if let Some(child) = child {
                         let mut guard = child.exited.lock().await;
-                        if let Some(rx) = guard.as_mut() {
-                            if let Ok(status) = rx.try_recv() {
-                                guard.take();
-                                return Err(format!(
-                                    "PostgreSQL exited during start ({status:?}); its log ends:\n{}",
-                                    log_tail(&self.data_dir)
-                                ));
-                            }
+                        if let Some(rx) = guard.as_mut()
+                            && let Ok(status) = rx.try_recv()
+                        {
+                            guard.take();
+                            return Err(format!(
+                                "PostgreSQL exited during start ({status:?}); its log ends:\n{}",
+                                log_tail(&self.data_dir)
+                            ));
                         }
                     }
                     if Instant::now() > deadline {

@@ -81,10 +81,10 @@ impl Extension for Phases {
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         let result = next.run(ctx).await;
-        if result.is_err() {
-            if let Some(phase) = ctx.data_opt::<Arc<RequestPhase>>() {
-                phase.rejected.store(true, Ordering::Relaxed);
-            }
+        if result.is_err()
+            && let Some(phase) = ctx.data_opt::<Arc<RequestPhase>>()
+        {
+            phase.rejected.store(true, Ordering::Relaxed);
         }
         result
     }

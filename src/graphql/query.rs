@@ -33,14 +33,16 @@ impl Query {
     }
 
     /// Users by score, best first; ties share a position and keep a stable order.
-    #[graphql(complexity = "first.clamp(0, MAX_PAGE) as usize * child_complexity")]
+    #[graphql(complexity = "first.unwrap_or(10).clamp(0, MAX_PAGE) as usize * child_complexity")]
     async fn leaderboard(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 10)] first: i32,
+        #[graphql(default = 10)] first: Option<i32>,
         after: Option<String>,
-        #[graphql(default_with = "LeaderboardScope::AllTime")] scope: LeaderboardScope,
+        #[graphql(default_with = "Some(LeaderboardScope::AllTime)")] scope: Option<LeaderboardScope>,
     ) -> Result<LeaderboardConnection> {
+        let first = first.unwrap_or(10);
+        let scope = scope.unwrap_or(LeaderboardScope::AllTime);
         if !(1..=MAX_PAGE).contains(&first) {
             return Err(AppError::invalid(format!("first must be between 1 and {MAX_PAGE}")).into());
         }
@@ -56,13 +58,36 @@ impl Query {
         page.rows.truncate(first as usize);
         let scores: Vec<i32> = page.rows.iter().map(|u| board.score(u)).collect();
         let positions = page_positions(page.above, page.before, &scores);
+        // Per-user fields of the page load in one batch each, whatever the page size: the
+        // loaders' time window alone would split a large page into several batches.
+        let loaders = loaders(ctx)?;
+        let look_ahead = ctx.look_ahead();
+        let selects = |field: &str| {
+            look_ahead.field("nodes").field("user").field(field).exists()
+                || look_ahead
+                    .field("edges")
+                    .field("node")
+                    .field("user")
+                    .field(field)
+                    .exists()
+        };
         if board == Board::AllTime {
-            // Users on this page need no second query for `User.position`.
             let known = scores
                 .iter()
                 .zip(&positions)
                 .map(|(s, p)| ((Board::AllTime, *s), *p));
-            loaders(ctx)?.positions.feed_many(known).await;
+            loaders.positions.feed_many(known).await;
+        } else if selects("position") {
+            loaders
+                .positions
+                .load_many(page.rows.iter().map(|u| (Board::AllTime, u.xp)))
+                .await?;
+        }
+        if selects("achievements") {
+            loaders
+                .achievements
+                .load_many(page.rows.iter().map(|u| u.id))
+                .await?;
         }
         let edges: Vec<LeaderboardEdge> = page
             .rows
@@ -93,8 +118,7 @@ impl Query {
     /// The achievement catalog.
     async fn achievements(&self, ctx: &Context<'_>) -> Result<Vec<Achievement>> {
         Ok(achievements::catalog(&state(ctx).pool)
-            .await
-            .map_err(AppError::from)?
+            .await?
             .into_iter()
             .map(Achievement)
             .collect())

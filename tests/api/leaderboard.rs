@@ -1,0 +1,213 @@
+//! leaderboard(first, after, scope), User.position, and the cost of a page in SQL statements.
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::harness::{TestApp, url_of};
+
+const BOARD: &str = "query($first: Int, $after: String, $scope: LeaderboardScope) {
+    leaderboard(first: $first, after: $after, scope: $scope) {
+        edges { cursor node { position xp user { username position } } }
+        nodes { xp }
+        pageInfo { hasNextPage endCursor } } }";
+
+async fn seed(app: &TestApp, scores: &[(&str, i64)]) {
+    for (i, (name, xp)) in scores.iter().enumerate() {
+        let tg = format!("{}", 100 + i);
+        app.telegram_user(&tg, name).await;
+        if *xp > 0 {
+            app.award(&tg, *xp).await;
+        }
+    }
+}
+
+fn rows(data: &Value) -> Vec<(String, i64, i64)> {
+    data["leaderboard"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let n = &e["node"];
+            (
+                n["user"]["username"].as_str().unwrap().to_owned(),
+                n["position"].as_i64().unwrap(),
+                n["xp"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn order_ties_and_pagination_across_a_tie() {
+    let app = TestApp::start().await;
+    // Created in this order, so ties keep it: bob before cid before dan.
+    seed(
+        &app,
+        &[
+            ("ann", 500),
+            ("bob", 300),
+            ("cid", 300),
+            ("dan", 300),
+            ("eve", 100),
+            ("fay", 0),
+        ],
+    )
+    .await;
+    let all = app.ok(BOARD, json!({"first": 10})).await;
+    let expected = vec![
+        ("ann".to_owned(), 1, 500),
+        ("bob".to_owned(), 2, 300),
+        ("cid".to_owned(), 2, 300),
+        ("dan".to_owned(), 2, 300),
+        ("eve".to_owned(), 5, 100),
+        ("fay".to_owned(), 6, 0),
+    ];
+    assert_eq!(rows(&all), expected);
+    assert_eq!(all["leaderboard"]["pageInfo"]["hasNextPage"], false);
+    assert_eq!(all["leaderboard"]["nodes"].as_array().unwrap().len(), 6);
+    // User.position agrees with the entry position.
+    for e in all["leaderboard"]["edges"].as_array().unwrap() {
+        assert_eq!(e["node"]["position"], e["node"]["user"]["position"]);
+    }
+
+    // Pages of two, the second starting inside the tie.
+    let mut after: Option<String> = None;
+    let mut paged = Vec::new();
+    loop {
+        let page = app.ok(BOARD, json!({"first": 2, "after": after})).await;
+        paged.extend(rows(&page));
+        let info = &page["leaderboard"]["pageInfo"];
+        if info["hasNextPage"] == false {
+            break;
+        }
+        after = Some(info["endCursor"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(paged, expected);
+}
+
+#[tokio::test]
+async fn season_scope_ranks_by_season_xp_and_cursors_do_not_cross_boards() {
+    let app = TestApp::start().await;
+    seed(&app, &[("ann", 500), ("bob", 200)]).await;
+    // Season xp follows xp changes; make bob lead the season by lowering ann's.
+    sqlx::query("UPDATE unified_users SET current_season_xp = 50 WHERE username = 'ann'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let season = app.ok(BOARD, json!({"first": 10, "scope": "SEASON"})).await;
+    assert_eq!(
+        rows(&season),
+        vec![("bob".to_owned(), 1, 200), ("ann".to_owned(), 2, 50)]
+    );
+    let cursor = season["leaderboard"]["edges"][0]["cursor"].as_str().unwrap();
+    let code = app
+        .err_code(BOARD, json!({"first": 1, "after": cursor, "scope": "ALL_TIME"}))
+        .await;
+    assert_eq!(code, "INVALID_INPUT");
+}
+
+#[tokio::test]
+async fn position_of_any_user() {
+    let app = TestApp::start().await;
+    seed(&app, &[("ann", 10), ("bob", 30), ("cid", 30), ("dan", 0)]).await;
+    let q = "query($t: String!) { user(ref: {telegramId: $t}) { position } }";
+    let mut got = Vec::new();
+    for tg in ["100", "101", "102", "103"] {
+        got.push(
+            app.ok(q, json!({"t": tg})).await["user"]["position"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    assert_eq!(got, vec![3, 1, 1, 4]);
+}
+
+/// Runs the real binary against `app`'s database with SQL statement logging on and returns
+/// how many statements one request cost.
+async fn statements_per_request(app: &TestApp, queries: &[&str]) -> Vec<usize> {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ttfd"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", url_of(&app.db))
+        .env("RUST_LOG", "warn,ttfd=info,sqlx::query=debug")
+        .env("NO_COLOR", "1")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn ttfd");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("server exited before listening");
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.trim_end_matches("/graphql").to_owned();
+        }
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let _ = tx.send(line);
+        }
+    });
+    let client = reqwest::Client::new();
+    let mut counts = Vec::new();
+    for q in queries {
+        while rx.try_recv().is_ok() {}
+        let res: Value = client
+            .post(format!("http://{addr}/graphql"))
+            .json(&json!({ "query": q }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(res.get("errors").is_none(), "{res}");
+        // Log lines are written before the response is sent; give the pipe a moment.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let mut n = 0;
+        while let Ok(line) = rx.try_recv() {
+            if line.contains("sqlx::query") {
+                n += 1;
+            }
+        }
+        counts.push(n);
+    }
+    child.kill().await.ok();
+    counts
+}
+
+#[tokio::test]
+async fn a_page_costs_the_same_statements_whatever_its_size() {
+    let app = TestApp::start().await;
+    let mut users = Vec::new();
+    for i in 0..120 {
+        users.push(format!(
+            "('{}', 'u{i}', 'u{i}', 'telegram', {})",
+            5000 + i,
+            (i % 7) * 100
+        ));
+    }
+    sqlx::query(&format!(
+        "INSERT INTO unified_users (telegram_id, username, display_name, primary_platform, xp) VALUES {}",
+        users.join(", ")
+    ))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let q = |n: i32| {
+        format!(
+            "{{ leaderboard(first: {n}) {{ nodes {{ position xp user {{ id rank {{ name color }} nextRank {{ name }} position achievements {{ unlockedAt }} }} }} }} }}"
+        )
+    };
+    let counts = statements_per_request(&app, &["{ ranks { id } }", &q(5), &q(100), &q(100)]).await;
+    assert_eq!(counts[0], 0, "ranks are served from memory");
+    assert!(
+        counts[1] >= 1 && counts[1] <= 3,
+        "a page costs a few statements, got {counts:?}"
+    );
+    assert_eq!(counts[1], counts[2], "100 users cost what 5 do: {counts:?}");
+    assert_eq!(counts[2], counts[3]);
+}

@@ -1,0 +1,10 @@
+//! Integration tests through the public API: HTTP GraphQL against real PostgreSQL.
+
+mod harness;
+
+mod http_spec;
+mod leaderboard;
+mod owned_postgres;
+mod progress;
+mod schema;
+mod users;

@@ -1,0 +1,79 @@
+//! `ttfd serve` with no DATABASE_URL runs, migrates and stops its own PostgreSQL.
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+async fn start(data_dir: &std::path::Path) -> (tokio::process::Child, String) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ttfd"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("DATABASE_URL")
+        .env("TTFD_DATA_DIR", data_dir)
+        .env("NO_COLOR", "1")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn ttfd");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("ttfd exited before listening");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.trim().to_owned();
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, url)
+}
+
+async fn stop(mut child: tokio::process::Child) {
+    let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status}");
+}
+
+async fn post(url: &str, query: &str) -> Value {
+    reqwest::Client::new()
+        .post(url)
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn serve_without_database_url_owns_its_postgres_and_stops_it() {
+    let dir = std::env::temp_dir().join(format!("ttfd-owned-{}", uuid::Uuid::new_v4()));
+    let (child, url) = start(&dir).await;
+    let created = post(
+        &url,
+        "mutation { upsertUser(input: {platform: DISCORD, externalId: \"7\", username: \"d\"}) { id } }",
+    )
+    .await;
+    assert!(created["data"]["upsertUser"]["id"].is_string(), "{created}");
+    assert!(
+        dir.join("postmaster.pid").exists(),
+        "PostgreSQL runs in the data directory"
+    );
+    stop(child).await;
+    assert!(
+        !dir.join("postmaster.pid").exists(),
+        "PostgreSQL stopped with the server"
+    );
+
+    // A second start reuses the directory and its data.
+    let (child, url) = start(&dir).await;
+    let found = post(&url, "{ user(ref: {discordId: \"7\"}) { username } }").await;
+    assert_eq!(found["data"]["user"]["username"], "d");
+    stop(child).await;
+    std::fs::remove_dir_all(&dir).ok();
+}
