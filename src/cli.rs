@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Parser, Subcommand};
@@ -14,8 +15,10 @@ use crate::db::{
     self,
     owned::{OwnedOptions, OwnedPostgres},
 };
+use crate::events::RetentionConfig;
+use crate::http::ws::WsConfig;
 use crate::http::{self, HttpConfig};
-use crate::state::AppState;
+use crate::state::{AppState, StateConfig};
 
 #[derive(Parser, Debug)]
 #[command(name = "ttfd", version, about, args_conflicts_with_subcommands = true)]
@@ -60,6 +63,19 @@ pub struct ServeArgs {
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "TTFD_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub max_body_bytes: usize,
+    /// Where the event listener connects (LISTEN does not pass a transaction-pooling proxy such
+    /// as PgBouncer); defaults to the main database.
+    #[arg(long, env = "TTFD_LISTEN_DATABASE_URL", hide_env_values = true)]
+    pub listen_database_url: Option<String>,
+    /// Events kept in memory for live subscribers; slower ones catch up from the table.
+    #[arg(long, env = "TTFD_EVENT_BUFFER", default_value_t = 4096)]
+    pub event_buffer: usize,
+    /// Operations (subscriptions) one websocket connection may run at once.
+    #[arg(long, env = "TTFD_WS_MAX_SUBSCRIPTIONS", default_value_t = 100)]
+    pub ws_max_subscriptions: usize,
+    /// Events older than this many days are pruned (0 keeps them forever).
+    #[arg(long, env = "TTFD_EVENT_RETENTION_DAYS", default_value_t = 30)]
+    pub event_retention_days: u32,
 }
 
 pub fn main() -> ExitCode {
@@ -158,7 +174,24 @@ impl Database {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let db = Database::open(&args.db).await?;
-    let app = match AppState::load(db.pool.clone()).await {
+    let listen_options = args
+        .listen_database_url
+        .as_deref()
+        .map(|url| {
+            url.parse()
+                .context("TTFD_LISTEN_DATABASE_URL is not a PostgreSQL URL")
+        })
+        .transpose()?;
+    let config = StateConfig {
+        listen_options,
+        event_buffer: args.event_buffer,
+        retention: (args.event_retention_days > 0).then(|| RetentionConfig {
+            max_age: Duration::from_secs(u64::from(args.event_retention_days) * 86_400),
+            interval: Duration::from_secs(3600),
+        }),
+        ..StateConfig::default()
+    };
+    let app = match AppState::start(db.pool.clone(), &config).await {
         Ok(app) => app,
         Err(e) => {
             db.close().await;
@@ -169,6 +202,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         app,
         &HttpConfig {
             max_body_bytes: args.max_body_bytes,
+            ws: WsConfig {
+                max_operations: args.ws_max_subscriptions,
+                ..WsConfig::default()
+            },
         },
     );
     let listener = match tokio::net::TcpListener::bind(args.listen).await {

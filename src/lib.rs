@@ -5,6 +5,7 @@ pub mod cli;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod service;

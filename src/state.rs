@@ -1,20 +1,58 @@
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::PgPool;
+use sqlx::postgres::PgConnectOptions;
 
 use crate::domain::RankTable;
+use crate::error::AppResult;
+use crate::events::{EventHub, HubConfig, RetentionConfig, spawn_retention};
 
-/// What every request shares: the pool and the rank ladder (loaded once; ranks change only by
-/// migration).
+/// What every request shares: the pool, the rank ladder (loaded once; ranks change only by
+/// migration) and this process's event hub.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
     pub ranks: Arc<RankTable>,
+    pub events: EventHub,
+}
+
+#[derive(Clone, Debug)]
+pub struct StateConfig {
+    /// Where the event listener connects; the pool's database when `None`.
+    pub listen_options: Option<PgConnectOptions>,
+    pub event_buffer: usize,
+    pub event_poll_interval: Duration,
+    /// `None`: keep events forever.
+    pub retention: Option<RetentionConfig>,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        StateConfig {
+            listen_options: None,
+            event_buffer: 4096,
+            event_poll_interval: Duration::from_secs(1),
+            retention: None,
+        }
+    }
 }
 
 impl AppState {
-    pub async fn load(pool: PgPool) -> crate::error::AppResult<AppState> {
+    pub async fn start(pool: PgPool, config: &StateConfig) -> AppResult<AppState> {
         let ranks = Arc::new(crate::db::ranks::load(&pool).await?);
-        Ok(AppState { pool, ranks })
+        let hub = HubConfig {
+            listen_options: config
+                .listen_options
+                .clone()
+                .unwrap_or_else(|| (*pool.connect_options()).clone()),
+            buffer: config.event_buffer,
+            poll_interval: config.event_poll_interval,
+        };
+        let events = EventHub::start(pool.clone(), hub).await?;
+        if let Some(retention) = &config.retention {
+            spawn_retention(pool.clone(), retention.clone());
+        }
+        Ok(AppState { pool, ranks, events })
     }
 }

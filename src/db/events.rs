@@ -1,6 +1,9 @@
-//! `cross_platform_events`: the durable log every mutation appends to in its own transaction.
+//! `cross_platform_events`: the durable log every mutation appends to in its own transaction,
+//! read in (txid, seq) order. Reads only return rows of transactions older than every
+//! transaction still running, so a cursor handed out never has an earlier row appear behind it.
 
-use sqlx::PgConnection;
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use crate::domain::cursor::EventCursor;
@@ -45,4 +48,148 @@ pub async fn append(tx: &mut PgConnection, events: &[NewEvent]) -> AppResult<Vec
         .into_iter()
         .map(|(id, txid, seq)| (id, EventCursor { txid, seq }))
         .collect())
+}
+
+#[derive(sqlx::FromRow, Clone, Debug)]
+pub struct EventRow {
+    pub id: Uuid,
+    pub txid: i64,
+    pub seq: i64,
+    pub user_id: Uuid,
+    pub event_type: String,
+    pub source_platform: String,
+    pub data: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+impl EventRow {
+    pub fn cursor(&self) -> EventCursor {
+        EventCursor {
+            txid: self.txid,
+            seq: self.seq,
+        }
+    }
+}
+
+/// Which events a reader wants; empty lists and `None` mean "any".
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EventFilter {
+    pub types: Option<Vec<EventType>>,
+    pub platforms: Option<Vec<Platform>>,
+    pub user_id: Option<Uuid>,
+}
+
+impl EventFilter {
+    pub fn matches(&self, e: &EventRow) -> bool {
+        self.types
+            .as_ref()
+            .is_none_or(|ts| ts.iter().any(|t| t.as_str() == e.event_type))
+            && self
+                .platforms
+                .as_ref()
+                .is_none_or(|ps| ps.iter().any(|p| p.as_str() == e.source_platform))
+            && self.user_id.is_none_or(|u| u == e.user_id)
+    }
+}
+
+/// The start of the log, before any event.
+pub const ORIGIN: EventCursor = EventCursor {
+    txid: i64::MIN,
+    seq: i64::MIN,
+};
+
+const COLUMNS: &str = "id, txid, seq, user_id, event_type, source_platform, data, created_at";
+const STABLE: &str = "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+
+/// Up to `limit` stable events after `after` (and not after `until`), oldest first.
+pub async fn read(
+    ex: impl PgExecutor<'_>,
+    after: EventCursor,
+    until: Option<EventCursor>,
+    filter: &EventFilter,
+    limit: i64,
+) -> AppResult<Vec<EventRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM cross_platform_events \
+         WHERE (txid, seq) > ($1, $2) AND {STABLE} \
+           AND ($3::bigint IS NULL OR (txid, seq) <= ($3, $4)) \
+           AND ($5::text[] IS NULL OR event_type = ANY($5)) \
+           AND ($6::text[] IS NULL OR source_platform = ANY($6)) \
+           AND ($7::uuid IS NULL OR user_id = $7) \
+         ORDER BY txid, seq LIMIT $8"
+    );
+    let types: Option<Vec<&str>> = filter
+        .types
+        .as_ref()
+        .map(|ts| ts.iter().map(|t| t.as_str()).collect());
+    let platforms: Option<Vec<&str>> = filter
+        .platforms
+        .as_ref()
+        .map(|ps| ps.iter().map(|p| p.as_str()).collect());
+    Ok(sqlx::query_as(&sql)
+        .bind(after.txid)
+        .bind(after.seq)
+        .bind(until.map(|c| c.txid))
+        .bind(until.map(|c| c.seq))
+        .bind(types)
+        .bind(platforms)
+        .bind(filter.user_id)
+        .bind(limit)
+        .fetch_all(ex)
+        .await?)
+}
+
+/// What the dispatcher reads: every event after `after`, and whether more exist that are not
+/// stable yet (an older transaction is still running).
+pub async fn read_for_dispatch(
+    ex: impl PgExecutor<'_>,
+    after: EventCursor,
+    limit: i64,
+) -> AppResult<(Vec<EventRow>, bool)> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        event: EventRow,
+        stable: bool,
+    }
+    let sql = format!(
+        "SELECT {COLUMNS}, {STABLE} AS stable FROM cross_platform_events \
+         WHERE (txid, seq) > ($1, $2) ORDER BY txid, seq LIMIT $3"
+    );
+    let rows: Vec<Row> = sqlx::query_as(&sql)
+        .bind(after.txid)
+        .bind(after.seq)
+        .bind(limit)
+        .fetch_all(ex)
+        .await?;
+    let held_back = rows.iter().any(|r| !r.stable);
+    Ok((
+        rows.into_iter()
+            .take_while(|r| r.stable)
+            .map(|r| r.event)
+            .collect(),
+        held_back,
+    ))
+}
+
+/// The cursor of the newest stable event (the origin when there is none).
+pub async fn stable_head(ex: impl PgExecutor<'_>) -> AppResult<EventCursor> {
+    let sql = format!(
+        "SELECT txid, seq FROM cross_platform_events WHERE {STABLE} ORDER BY txid DESC, seq DESC LIMIT 1"
+    );
+    let row: Option<(i64, i64)> = sqlx::query_as(&sql).fetch_optional(ex).await?;
+    Ok(row.map(|(txid, seq)| EventCursor { txid, seq }).unwrap_or(ORIGIN))
+}
+
+/// Deletes events older than `before`, a batch at a time; returns how many went.
+pub async fn prune(ex: impl PgExecutor<'_>, before: DateTime<Utc>, batch: i64) -> AppResult<u64> {
+    let done = sqlx::query(
+        "DELETE FROM cross_platform_events WHERE id IN \
+         (SELECT id FROM cross_platform_events WHERE created_at < $1 LIMIT $2)",
+    )
+    .bind(before)
+    .bind(batch)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected())
 }

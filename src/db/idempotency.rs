@@ -46,3 +46,12 @@ pub async fn store(
     .await?;
     Ok(())
 }
+
+/// Forgets results older than `before`: a retry that late is a new request.
+pub async fn prune(ex: impl sqlx::PgExecutor<'_>, before: chrono::DateTime<chrono::Utc>) -> AppResult<u64> {
+    let done = sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+        .bind(before)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected())
+}

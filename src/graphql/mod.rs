@@ -1,25 +1,32 @@
 //! The GraphQL schema: types, resolvers, loaders. Resolvers check arguments, call `service`
 //! and shape the result; nothing more.
 
+mod events;
 pub mod loaders;
 mod mutation;
 pub mod phases;
 mod query;
 mod types;
 
-use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
-pub use mutation::Mutation;
-pub use query::Query;
+pub use events::Subscription;
 
-pub type TtfdSchema = Schema<Query, Mutation, EmptySubscription>;
+/// Every query field: the core ones and the event ones.
+#[derive(MergedObject, Default)]
+pub struct Query(query::CoreQuery, events::EventQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(mutation::CoreMutation, events::EventMutation);
+
+pub type TtfdSchema = Schema<Query, Mutation, Subscription>;
 
 /// Largest page any list field returns.
 pub const MAX_PAGE: i32 = 100;
 
 /// The schema without runtime data: enough to print the SDL.
-pub fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query, Mutation, EmptySubscription)
+pub fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription)
         .limit_depth(16)
         .limit_complexity(20_000)
         .limit_recursive_depth(32)

@@ -4,14 +4,15 @@ use super::types::{CoinsChange, UpsertUserInput, User, UserRef, XpChange, state}
 use crate::domain::Platform;
 use crate::service::{self, Actor};
 
-pub struct Mutation;
+#[derive(Default)]
+pub struct CoreMutation;
 
 fn actor(ctx: &Context<'_>) -> Actor {
     ctx.data_opt::<Actor>().cloned().unwrap_or_default()
 }
 
 #[Object]
-impl Mutation {
+impl CoreMutation {
     /// Get-or-create by platform identity; refreshes names and lastActive when the user exists.
     async fn upsert_user(&self, ctx: &Context<'_>, input: UpsertUserInput) -> Result<User> {
         let input = service::users::UpsertInput {

@@ -13,10 +13,11 @@ use crate::domain::leaderboard::page_positions;
 use crate::error::AppError;
 use crate::service;
 
-pub struct Query;
+#[derive(Default)]
+pub struct CoreQuery;
 
 #[Object]
-impl Query {
+impl CoreQuery {
     /// Null when no such user.
     async fn user(
         &self,

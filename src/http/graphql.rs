@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_graphql::Variables;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -265,8 +265,9 @@ pub async fn post(State(state): State<HttpState>, headers: HeaderMap, body: Byte
     }
 }
 
-pub async fn get(State(state): State<HttpState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
-    let params = match params_from_query_string(raw.as_deref().unwrap_or("")) {
+pub async fn get(state: &HttpState, headers: &HeaderMap, raw_query: Option<&str>) -> Response {
+    let headers = headers.clone();
+    let params = match params_from_query_string(raw_query.unwrap_or("")) {
         Ok(p) => p,
         Err(msg) => {
             return error_response(
@@ -293,7 +294,7 @@ pub async fn get(State(state): State<HttpState>, headers: HeaderMap, RawQuery(ra
             "only application/graphql-response+json and application/json responses are available",
         );
     };
-    execute(&state, &headers, media, params, true).await
+    execute(state, &headers, media, params, true).await
 }
 
 #[cfg(test)]

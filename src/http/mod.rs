@@ -1,9 +1,14 @@
-//! The axum router: GraphQL over HTTP, GraphiQL and its assets, health.
+//! The axum router: GraphQL over HTTP and websocket, GraphiQL and its assets, health.
 
 mod assets;
 mod graphql;
+pub mod ws;
 
 use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
@@ -15,17 +20,20 @@ use crate::state::AppState;
 pub struct HttpState {
     pub schema: TtfdSchema,
     pub app: AppState,
+    pub ws: ws::WsConfig,
 }
 
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
     pub max_body_bytes: usize,
+    pub ws: ws::WsConfig,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             max_body_bytes: 256 * 1024,
+            ws: ws::WsConfig::default(),
         }
     }
 }
@@ -34,12 +42,37 @@ pub fn router(app: AppState, config: &HttpConfig) -> Router {
     let state = HttpState {
         schema: crate::graphql::build(app.clone()),
         app,
+        ws: config.ws.clone(),
     };
     Router::new()
-        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql", get(graphql_get).post(graphql::post))
+        .route("/graphql/ws", get(websocket))
         .route("/assets/{name}", get(assets::asset))
         .route("/healthz", get(|| async { "ok" }))
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// `GET /graphql`: a websocket upgrade, GraphiQL for a browser, or a query.
+async fn graphql_get(State(state): State<HttpState>, request: Request) -> Response {
+    let (mut parts, _) = request.into_parts();
+    if is_websocket_upgrade(&parts.headers) {
+        return match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+            Ok(upgrade) => ws::upgrade(upgrade, state),
+            Err(rejection) => rejection.into_response(),
+        };
+    }
+    graphql::get(&state, &parts.headers, parts.uri.query()).await
+}
+
+async fn websocket(State(state): State<HttpState>, upgrade: WebSocketUpgrade) -> Response {
+    ws::upgrade(upgrade, state)
 }

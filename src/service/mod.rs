@@ -1,6 +1,7 @@
 //! Use cases: each mutation is one transaction that locks what it changes, applies the pure
 //! rules from `domain`, writes through `db` and appends its events.
 
+pub mod events;
 pub mod idempotency;
 pub mod progress;
 pub mod users;

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sqlx::postgres::PgConnectOptions;
@@ -134,27 +135,39 @@ pub fn url_of(opts: &PgConnectOptions) -> String {
 pub struct TestApp {
     pub base: String,
     pub url: String,
+    pub ws_url: String,
     pub pool: PgPool,
     pub db: PgConnectOptions,
     pub http: reqwest::Client,
+    pub state: ttfd::state::AppState,
 }
 
 impl TestApp {
     pub async fn start() -> TestApp {
+        TestApp::start_with(ttfd::state::StateConfig::default()).await
+    }
+
+    pub async fn start_with(config: ttfd::state::StateConfig) -> TestApp {
+        TestApp::start_full(config, ttfd::http::HttpConfig::default()).await
+    }
+
+    pub async fn start_full(config: ttfd::state::StateConfig, http: ttfd::http::HttpConfig) -> TestApp {
         let db = fresh_database().await;
         let pool = ttfd::db::connect(db.clone(), 10).await.unwrap();
-        let state = ttfd::state::AppState::load(pool.clone()).await.unwrap();
-        let router = ttfd::http::router(state, &ttfd::http::HttpConfig::default());
+        let state = ttfd::state::AppState::start(pool.clone(), &config).await.unwrap();
+        let router = ttfd::http::router(state.clone(), &http);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         let base = format!("http://{addr}");
         TestApp {
             url: format!("{base}/graphql"),
+            ws_url: format!("ws://{addr}/graphql/ws"),
             base,
             pool,
             db,
             http: reqwest::Client::new(),
+            state,
         }
     }
 
@@ -218,6 +231,32 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Waits until this process has `n` live subscribers.
+    pub async fn wait_subscribers(&self, n: usize) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while self.state.events.subscribers() < n {
+            assert!(Instant::now() < deadline, "subscribers never reached {n}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The cursor of the newest event (from the history query).
+    pub async fn last_cursor(&self) -> Option<String> {
+        let mut after: Option<String> = None;
+        loop {
+            let data = self
+                .ok("query($a: String) { events(first: 500, after: $a) { pageInfo { hasNextPage endCursor } } }", json!({"a": after}))
+                .await;
+            let info = &data["events"]["pageInfo"];
+            if let Some(c) = info["endCursor"].as_str() {
+                after = Some(c.to_owned());
+            }
+            if info["hasNextPage"] != true {
+                return after;
+            }
+        }
+    }
+
     pub async fn event_types(&self, user_id: &str) -> Vec<String> {
         sqlx::query_scalar(
             "SELECT event_type FROM cross_platform_events WHERE user_id = $1::uuid ORDER BY txid, seq",
@@ -229,21 +268,168 @@ impl TestApp {
     }
 }
 
-/// Installs the JavaScript test clients (once per checkout) and returns their directory.
+/// Installs the JavaScript test clients (again whenever the lockfile changes) and returns
+/// their directory.
 pub fn js_dir() -> PathBuf {
     static READY: OnceLock<PathBuf> = OnceLock::new();
     READY
         .get_or_init(|| {
             let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/js");
-            if !dir.join("node_modules/.package-lock.json").exists() {
+            let stamp = dir.join("node_modules/.ttfd-installed");
+            let wanted = std::fs::read_to_string(dir.join("package-lock.json")).unwrap();
+            if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
                 let status = std::process::Command::new("npm")
                     .args(["ci", "--no-audit", "--no-fund"])
                     .current_dir(&dir)
                     .status()
                     .expect("npm (Node.js) is needed for the third-party client tests");
                 assert!(status.success(), "npm ci failed in tests/js");
+                std::fs::write(&stamp, wanted).unwrap();
             }
             dir
         })
         .clone()
+}
+
+/// The Python test clients' virtualenv (created once per checkout) and its interpreter.
+pub fn python() -> PathBuf {
+    static READY: OnceLock<PathBuf> = OnceLock::new();
+    READY
+        .get_or_init(|| {
+            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/py");
+            let python = dir.join(".venv/bin/python");
+            let stamp = dir.join(".venv/requirements.txt");
+            let wanted = std::fs::read_to_string(dir.join("requirements.txt")).unwrap();
+            if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
+                let run = |cmd: &mut std::process::Command| {
+                    let status = cmd
+                        .current_dir(&dir)
+                        .status()
+                        .expect("python3 is needed for the gql client tests");
+                    assert!(status.success(), "{cmd:?} failed");
+                };
+                run(std::process::Command::new("python3").args(["-m", "venv", ".venv"]));
+                run(std::process::Command::new(&python).args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "-q",
+                    "-r",
+                    "requirements.txt",
+                ]));
+                std::fs::write(&stamp, wanted).unwrap();
+            }
+            python
+        })
+        .clone()
+}
+
+/// A client process that prints one JSON object per line.
+pub struct LineProcess {
+    child: tokio::process::Child,
+    lines: tokio::sync::mpsc::UnboundedReceiver<Value>,
+}
+
+impl LineProcess {
+    pub fn spawn(mut cmd: tokio::process::Command) -> LineProcess {
+        use tokio::io::{AsyncBufReadExt, BufReader};
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn a client process");
+        let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = out.next_line().await {
+                match serde_json::from_str(&line) {
+                    Ok(v) => {
+                        let _ = tx.send(v);
+                    }
+                    Err(_) => eprintln!("client: {line}"),
+                }
+            }
+        });
+        LineProcess { child, lines }
+    }
+
+    /// The next line, or `None` after `within`.
+    pub async fn line(&mut self, within: Duration) -> Option<Value> {
+        tokio::time::timeout(within, self.lines.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Waits for the client's `{"connected": true}`.
+    pub async fn connected(&mut self) {
+        let line = self.line(Duration::from_secs(20)).await;
+        assert_eq!(line, Some(json!({"connected": true})), "client did not connect");
+    }
+
+    /// The payloads of the next `n` results (`{"next": payload}` lines), failing on anything else.
+    pub async fn results(&mut self, n: usize, within: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + within;
+        let mut out = Vec::new();
+        while out.len() < n {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.line(left).await {
+                Some(v) if v.get("next").is_some() => out.push(v["next"].clone()),
+                other => panic!("expected result {} of {n}, got {other:?}", out.len() + 1),
+            }
+        }
+        out
+    }
+
+    pub async fn finish(mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await;
+    }
+}
+
+/// The npm graphql-ws client (graphql-transport-ws).
+pub fn node_subscriber(url: &str, query: &str, variables: Value, count: usize) -> LineProcess {
+    let mut cmd = tokio::process::Command::new("node");
+    cmd.arg(js_dir().join("subscribe.mjs"))
+        .args([
+            "--url",
+            url,
+            "--query",
+            query,
+            "--variables",
+            &variables.to_string(),
+        ])
+        .args(["--count", &count.to_string(), "--timeout", "60000"]);
+    LineProcess::spawn(cmd)
+}
+
+/// The Python gql client with its websockets transport; `protocol` is "transport" or "legacy".
+pub fn python_subscriber(
+    url: &str,
+    protocol: &str,
+    query: &str,
+    variables: Value,
+    count: usize,
+    delay: f64,
+) -> LineProcess {
+    let mut cmd = tokio::process::Command::new(python());
+    cmd.arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/py/subscribe.py"))
+        .args([
+            "--url",
+            url,
+            "--protocol",
+            protocol,
+            "--query",
+            query,
+            "--variables",
+            &variables.to_string(),
+        ])
+        .args([
+            "--count",
+            &count.to_string(),
+            "--timeout",
+            "60",
+            "--delay",
+            &delay.to_string(),
+        ]);
+    LineProcess::spawn(cmd)
 }

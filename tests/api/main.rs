@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod events;
 mod http_spec;
 mod leaderboard;
 mod owned_postgres;

@@ -1,0 +1,167 @@
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
+use tokio::sync::{OnceCell, broadcast};
+
+use crate::db::events::{self, EventRow};
+use crate::db::users::UserRow;
+use crate::domain::cursor::EventCursor;
+use crate::error::AppResult;
+
+/// The NOTIFY channel the events table's trigger rings.
+pub const CHANNEL: &str = "ttfd_events";
+/// Rows the dispatcher reads per statement.
+const DISPATCH_BATCH: i64 = 1000;
+
+#[derive(Clone, Debug)]
+pub struct HubConfig {
+    /// Where LISTEN connects: it must not go through a transaction-pooling proxy.
+    pub listen_options: PgConnectOptions,
+    /// Events kept in the shared ring; a subscriber further behind reads the table instead.
+    pub buffer: usize,
+    /// How often the log is read when no doorbell rings (a missed notification costs at most
+    /// this much latency).
+    pub poll_interval: Duration,
+}
+
+/// One event as delivered live. The user is loaded at most once per event, however many
+/// subscribers ask for it.
+pub struct LiveEvent {
+    pub row: EventRow,
+    pub user: OnceCell<Option<UserRow>>,
+}
+
+impl LiveEvent {
+    pub fn new(row: EventRow) -> Arc<LiveEvent> {
+        Arc::new(LiveEvent {
+            row,
+            user: OnceCell::new(),
+        })
+    }
+}
+
+struct Ring {
+    /// The last event published on the ring.
+    head: EventCursor,
+    sender: broadcast::Sender<Arc<LiveEvent>>,
+}
+
+#[derive(Default)]
+pub struct HubStats {
+    pub dispatched: AtomicU64,
+    pub listener_reconnects: AtomicU64,
+    pub lagged: AtomicU64,
+}
+
+#[derive(Clone)]
+pub struct EventHub {
+    ring: Arc<Mutex<Ring>>,
+    pub pool: PgPool,
+    pub stats: Arc<HubStats>,
+}
+
+impl EventHub {
+    /// Starts the listener and dispatcher of this process.
+    pub async fn start(pool: PgPool, config: HubConfig) -> AppResult<EventHub> {
+        let head = events::stable_head(&pool).await?;
+        let (sender, _) = broadcast::channel(config.buffer.max(16));
+        let hub = EventHub {
+            ring: Arc::new(Mutex::new(Ring { head, sender })),
+            pool,
+            stats: Arc::default(),
+        };
+        tokio::spawn(hub.clone().listen(config));
+        Ok(hub)
+    }
+
+    /// A receiver on the ring and the ring's head at that instant: everything after the head
+    /// arrives on the receiver, everything up to it is in the table.
+    pub fn subscribe(&self) -> (broadcast::Receiver<Arc<LiveEvent>>, EventCursor) {
+        let ring = self.ring.lock().expect("event ring");
+        (ring.sender.subscribe(), ring.head)
+    }
+
+    pub fn head(&self) -> EventCursor {
+        self.ring.lock().expect("event ring").head
+    }
+
+    pub fn subscribers(&self) -> usize {
+        self.ring.lock().expect("event ring").sender.receiver_count()
+    }
+
+    async fn listen(self, config: HubConfig) {
+        // LISTEN gets its own one-connection pool, possibly on another URL than the queries.
+        let listen_pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_lazy_with(config.listen_options.clone());
+        let mut listener: Option<PgListener> = None;
+        loop {
+            if listener.is_none() {
+                match PgListener::connect_with(&listen_pool).await {
+                    Ok(mut l) => match l.listen(CHANNEL).await {
+                        Ok(()) => listener = Some(l),
+                        Err(e) => tracing::warn!(error = %e, "cannot LISTEN; retrying"),
+                    },
+                    Err(e) => tracing::warn!(error = %e, "cannot open the listening connection; retrying"),
+                }
+            }
+            // Whatever happened (start, doorbell, reconnect, timer), the table says what is new.
+            let held_back = match self.dispatch().await {
+                Ok(h) => h,
+                Err(e) => {
+                    tracing::warn!(error = ?e, "cannot read the event log; retrying");
+                    true
+                }
+            };
+            // Rows held back by a still-running older transaction are re-read soon.
+            let wait = if held_back {
+                Duration::from_millis(20)
+            } else {
+                config.poll_interval
+            };
+            match listener.as_mut() {
+                None => tokio::time::sleep(Duration::from_millis(500)).await,
+                Some(l) => match tokio::time::timeout(wait, l.try_recv()).await {
+                    Err(_) | Ok(Ok(Some(_))) => {}
+                    Ok(Ok(None)) => {
+                        // The connection dropped; the next try_recv reconnects, and the read
+                        // above fills whatever was committed meanwhile.
+                        self.stats.listener_reconnects.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!("event listener connection lost; reconnecting");
+                    }
+                    Ok(Err(e)) => {
+                        self.stats.listener_reconnects.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(error = %e, "event listener failed; reconnecting");
+                        listener = None;
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                },
+            }
+        }
+    }
+
+    /// Publishes every stable event after the head; returns whether newer events exist that
+    /// are not stable yet.
+    async fn dispatch(&self) -> AppResult<bool> {
+        loop {
+            let head = self.head();
+            let (rows, held_back) = events::read_for_dispatch(&self.pool, head, DISPATCH_BATCH).await?;
+            let full = rows.len() as i64 == DISPATCH_BATCH;
+            if !rows.is_empty() {
+                let mut ring = self.ring.lock().expect("event ring");
+                for row in rows {
+                    // Only this task moves the head, so nothing was published meanwhile.
+                    ring.head = row.cursor();
+                    let _ = ring.sender.send(LiveEvent::new(row));
+                    self.stats.dispatched.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            if !full {
+                return Ok(held_back);
+            }
+        }
+    }
+}

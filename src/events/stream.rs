@@ -1,0 +1,82 @@
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use futures_util::Stream;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::hub::{EventHub, LiveEvent};
+use crate::db::events::{self, EventFilter};
+use crate::domain::cursor::EventCursor;
+use crate::error::AppError;
+
+const REPLAY_PAGE: i64 = 500;
+
+/// Every matching event after `after` (or, without it, from now on), in log order, each once.
+/// Ends with an error (naming the cursor to resume from) only when the log cannot be read.
+pub fn subscribe(
+    hub: EventHub,
+    filter: EventFilter,
+    after: Option<EventCursor>,
+) -> impl Stream<Item = Result<Arc<LiveEvent>, AppError>> + Send {
+    async_stream::stream! {
+        let (mut rx, head) = hub.subscribe();
+        let mut last = after.unwrap_or(head);
+        let mut until = head;
+        loop {
+            // Replay (last, until] from the table.
+            while last < until {
+                match events::read(&hub.pool, last, Some(until), &filter, REPLAY_PAGE).await {
+                    Ok(rows) => {
+                        let done = (rows.len() as i64) < REPLAY_PAGE;
+                        for row in rows {
+                            last = row.cursor();
+                            yield Ok(LiveEvent::new(row));
+                        }
+                        if done {
+                            last = until;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = ?e, "event replay failed");
+                        yield Err(resume_error(last));
+                        return;
+                    }
+                }
+            }
+            // Then live from the ring, skipping what the replay already covered.
+            loop {
+                match rx.recv().await {
+                    Ok(event) => {
+                        let cursor = event.row.cursor();
+                        if cursor <= last {
+                            continue;
+                        }
+                        last = cursor;
+                        if filter.matches(&event.row) {
+                            yield Ok(event);
+                        }
+                    }
+                    Err(RecvError::Lagged(_)) => {
+                        // Too slow for the ring: catch up from the table.
+                        hub.stats.lagged.fetch_add(1, Ordering::Relaxed);
+                        let (fresh, head) = hub.subscribe();
+                        rx = fresh;
+                        until = head;
+                        break;
+                    }
+                    Err(RecvError::Closed) => {
+                        yield Err(resume_error(last));
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn resume_error(last: EventCursor) -> AppError {
+    AppError::internal(format!(
+        "the event stream was interrupted; subscribe again with after: \"{}\"",
+        last.encode()
+    ))
+}

@@ -1,0 +1,236 @@
+//! Events: the history query, the pull API (pending/ack) and the live subscription.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject, Subscription};
+use chrono::{DateTime, Utc};
+use futures_util::{Stream, StreamExt};
+
+use super::types::{PageInfo, User, state};
+use crate::db::events::{self, EventFilter as Filter, EventRow};
+use crate::db::users;
+use crate::domain::{EventType, Platform};
+use crate::error::AppError;
+use crate::events::{LiveEvent, subscribe};
+use crate::service::events::{self as pull, cursor};
+
+pub const MAX_HISTORY_PAGE: i32 = 500;
+
+#[derive(InputObject, Default)]
+#[graphql(name = "EventFilter")]
+pub struct EventFilterInput {
+    /// Omit to match every type.
+    pub types: Option<Vec<EventType>>,
+    /// Omit to match every source platform.
+    pub platforms: Option<Vec<Platform>>,
+    pub user_id: Option<ID>,
+}
+
+impl EventFilterInput {
+    fn into_filter(self) -> Result<Filter, AppError> {
+        if self.types.as_ref().is_some_and(Vec::is_empty)
+            || self.platforms.as_ref().is_some_and(Vec::is_empty)
+        {
+            return Err(AppError::invalid(
+                "filter lists must not be empty; omit a list to match everything",
+            ));
+        }
+        let user_id = self
+            .user_id
+            .map(|id| {
+                id.parse()
+                    .map_err(|_| AppError::invalid("userId is not a user id"))
+            })
+            .transpose()?;
+        Ok(Filter {
+            types: self.types,
+            platforms: self.platforms,
+            user_id,
+        })
+    }
+}
+
+fn filter(input: Option<EventFilterInput>) -> Result<Filter, AppError> {
+    input
+        .map(EventFilterInput::into_filter)
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
+/// One cross-platform event.
+pub struct Event(pub Arc<LiveEvent>);
+
+#[Object]
+impl Event {
+    /// The event's uuid.
+    async fn id(&self) -> ID {
+        ID(self.0.row.id.to_string())
+    }
+    /// Opaque; pass as `after` to resume right after this event.
+    async fn cursor(&self) -> String {
+        self.0.row.cursor().encode()
+    }
+    #[graphql(name = "type")]
+    async fn event_type(&self) -> Result<EventType> {
+        Ok(EventType::parse(&self.0.row.event_type)
+            .ok_or_else(|| AppError::internal(format!("unknown event type {}", self.0.row.event_type)))?)
+    }
+    async fn source_platform(&self) -> Result<Platform> {
+        Ok(Platform::parse(&self.0.row.source_platform)
+            .ok_or_else(|| AppError::internal(format!("unknown platform {}", self.0.row.source_platform)))?)
+    }
+    async fn user_id(&self) -> ID {
+        ID(self.0.row.user_id.to_string())
+    }
+    /// The user now (null if the account is gone). Loaded once per event for all subscribers.
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let pool = &state(ctx).pool;
+        let id = self.0.row.user_id;
+        let row = self
+            .0
+            .user
+            .get_or_try_init(|| async move {
+                Ok::<_, AppError>(users::by_ids(pool, &[id]).await?.into_iter().next())
+            })
+            .await?;
+        Ok(row.clone().map(User))
+    }
+    async fn data(&self) -> Json<&serde_json::Value> {
+        Json(&self.0.row.data)
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.row.created_at
+    }
+}
+
+/// Wraps rows for output, loading their users in one statement when the selection asks.
+async fn wrap(ctx: &Context<'_>, rows: Vec<EventRow>, user_selected: bool) -> Result<Vec<Event>> {
+    let events: Vec<Event> = rows.into_iter().map(|r| Event(LiveEvent::new(r))).collect();
+    if user_selected && !events.is_empty() {
+        let ids: Vec<_> = events.iter().map(|e| e.0.row.user_id).collect();
+        let found = users::by_ids(&state(ctx).pool, &ids).await?;
+        for e in &events {
+            let user = found.iter().find(|u| u.id == e.0.row.user_id).cloned();
+            let _ = e.0.user.set(user);
+        }
+    }
+    Ok(events)
+}
+
+#[derive(SimpleObject)]
+pub struct EventEdge {
+    pub cursor: String,
+    pub node: Event,
+}
+
+pub struct EventConnection {
+    pub edges: Vec<EventEdge>,
+    pub page_info: PageInfo,
+}
+
+#[Object]
+impl EventConnection {
+    async fn edges(&self) -> &[EventEdge] {
+        &self.edges
+    }
+    async fn nodes(&self) -> Vec<&Event> {
+        self.edges.iter().map(|e| &e.node).collect()
+    }
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+}
+
+#[derive(Default)]
+pub struct EventQuery;
+
+#[Object]
+impl EventQuery {
+    /// The event history, oldest first.
+    #[graphql(complexity = "first.unwrap_or(50).clamp(0, MAX_HISTORY_PAGE) as usize * child_complexity")]
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<EventFilterInput>,
+        #[graphql(default = 50)] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<EventConnection> {
+        let first = first.unwrap_or(50);
+        if !(1..=MAX_HISTORY_PAGE).contains(&first) {
+            return Err(AppError::invalid(format!("first must be between 1 and {MAX_HISTORY_PAGE}")).into());
+        }
+        let filter = self::filter(filter)?;
+        let after = after
+            .as_deref()
+            .map(cursor)
+            .transpose()?
+            .unwrap_or(events::ORIGIN);
+        let mut rows = events::read(&state(ctx).pool, after, None, &filter, i64::from(first) + 1).await?;
+        let has_next_page = rows.len() > first as usize;
+        rows.truncate(first as usize);
+        let look = ctx.look_ahead();
+        let user_selected = look.field("nodes").field("user").exists()
+            || look.field("edges").field("node").field("user").exists();
+        let edges: Vec<EventEdge> = wrap(ctx, rows, user_selected)
+            .await?
+            .into_iter()
+            .map(|node| EventEdge {
+                cursor: node.0.row.cursor().encode(),
+                node,
+            })
+            .collect();
+        let end_cursor = edges.last().map(|e| e.cursor.clone());
+        Ok(EventConnection {
+            edges,
+            page_info: PageInfo {
+                has_next_page,
+                end_cursor,
+            },
+        })
+    }
+
+    /// Events after the consumer's acknowledged position, oldest first. A consumer that never
+    /// acknowledged starts at the oldest retained event.
+    #[graphql(complexity = "first.unwrap_or(100).clamp(0, pull::MAX_PENDING) as usize * child_complexity")]
+    async fn pending_events(
+        &self,
+        ctx: &Context<'_>,
+        consumer: String,
+        #[graphql(default = 100)] first: Option<i32>,
+    ) -> Result<Vec<Event>> {
+        let rows = pull::pending(state(ctx), &consumer, first.unwrap_or(100)).await?;
+        let user_selected = ctx.look_ahead().field("user").exists();
+        wrap(ctx, rows, user_selected).await
+    }
+}
+
+#[derive(Default)]
+pub struct EventMutation;
+
+#[Object]
+impl EventMutation {
+    /// Moves the consumer's position to `upTo` (an event cursor); returns how many events it
+    /// acknowledged. Positions only move forward.
+    async fn ack_events(&self, ctx: &Context<'_>, consumer: String, up_to: String) -> Result<i32> {
+        Ok(pull::ack(state(ctx), &consumer, &up_to).await?)
+    }
+}
+
+pub struct Subscription;
+
+#[Subscription]
+impl Subscription {
+    /// Replays every matching event after `after` (when given), then streams new ones live,
+    /// in log order, with no gap and no duplicate.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<EventFilterInput>,
+        after: Option<String>,
+    ) -> Result<impl Stream<Item = Result<Event>> + use<>> {
+        let filter = self::filter(filter)?;
+        let after = after.as_deref().map(cursor).transpose()?;
+        let hub = state(ctx).events.clone();
+        Ok(subscribe(hub, filter, after).map(|item| item.map(Event).map_err(Into::into)))
+    }
+}
