@@ -37,6 +37,20 @@ enum Command {
     Migrate(DbArgs),
     /// Print the GraphQL schema (SDL) to stdout.
     Schema,
+    /// Benchmarks (see README).
+    Bench {
+        #[command(subcommand)]
+        bench: BenchCommand,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Subscription fan-out: N subscriptions, mutations at a fixed rate, delivery latency and
+    /// server memory per subscription.
+    Events(crate::bench::EventsBench),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -105,6 +119,15 @@ pub fn main() -> ExitCode {
                 db.close().await;
                 Ok(())
             }
+            Command::Bench {
+                bench: BenchCommand::Events(args),
+                db,
+            } => {
+                let database = Database::open(&db).await?;
+                let result = crate::bench::run_events(&database.url, args).await;
+                database.close().await;
+                result
+            }
             Command::Schema => unreachable!("handled above"),
         }
     });
@@ -120,17 +143,20 @@ pub fn main() -> ExitCode {
 /// A migrated database, and the PostgreSQL we run for it when there is no `DATABASE_URL`.
 pub struct Database {
     pub pool: PgPool,
+    /// How another process reaches the same database.
+    pub url: String,
     owned: Option<OwnedPostgres>,
 }
 
 impl Database {
     pub async fn open(args: &DbArgs) -> anyhow::Result<Database> {
-        let (options, owned) = match &args.database_url {
-            Some(url) => (
-                url.parse::<PgConnectOptions>()
-                    .context("DATABASE_URL is not a PostgreSQL URL")?,
-                None,
-            ),
+        let (options, url, owned) = match &args.database_url {
+            Some(url) => {
+                let options = url
+                    .parse::<PgConnectOptions>()
+                    .context("DATABASE_URL is not a PostgreSQL URL")?;
+                (options, url.clone(), None)
+            }
             None => {
                 let pg = OwnedPostgres::start(&OwnedOptions {
                     data_dir: args.data_dir.clone(),
@@ -140,8 +166,9 @@ impl Database {
                 .await
                 .map_err(|e| anyhow!(e))?;
                 pg.ensure_database("ttfd").await.map_err(|e| anyhow!(e))?;
-                tracing::info!(url = %pg.url("ttfd"), "owned PostgreSQL is ready");
-                (pg.connect_options("ttfd"), Some(pg))
+                let url = pg.url("ttfd");
+                tracing::info!(%url, "owned PostgreSQL is ready");
+                (pg.connect_options("ttfd"), url, Some(pg))
             }
         };
         let pool = match db::connect(options, args.db_max_connections).await {
@@ -160,7 +187,7 @@ impl Database {
             }
             return Err(anyhow!(e.public_message_or_detail()));
         }
-        Ok(Database { pool, owned })
+        Ok(Database { pool, url, owned })
     }
 
     /// Closes the pool, then stops the owned PostgreSQL: the database goes last.

@@ -1,0 +1,311 @@
+//! `ttfd bench events`: how the subscription fan-out holds up. It runs a server as a child
+//! process (so its memory can be read), holds N subscriptions over websocket, sends mutations
+//! at a fixed rate, and measures the time from each mutation's HTTP response to each delivery.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use clap::Args;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+#[derive(Args, Debug, Clone)]
+pub struct EventsBench {
+    /// Subscriptions to hold.
+    #[arg(long, default_value_t = 10_000)]
+    pub subscriptions: usize,
+    /// Subscriptions per websocket connection.
+    #[arg(long, default_value_t = 50)]
+    pub per_connection: usize,
+    /// How many of the subscriptions match the bench's events (the others filter on another
+    /// user, as profile pages do); each event is delivered this many times.
+    #[arg(long, default_value_t = 100)]
+    pub matching: usize,
+    /// Mutations (one event each) per second.
+    #[arg(long, default_value_t = 100)]
+    pub rate: u32,
+    #[arg(long, default_value_t = 20)]
+    pub seconds: u64,
+}
+
+/// Latency histogram in 100 µs buckets up to 10 s.
+struct Histogram {
+    buckets: Vec<AtomicU64>,
+}
+
+impl Histogram {
+    const BUCKET_US: u64 = 100;
+
+    fn new() -> Histogram {
+        Histogram {
+            buckets: (0..=100_000).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    fn record(&self, d: Duration) {
+        let i = (d.as_micros() as u64 / Self::BUCKET_US).min(self.buckets.len() as u64 - 1) as usize;
+        self.buckets[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn count(&self) -> u64 {
+        self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum()
+    }
+
+    fn percentile(&self, p: f64) -> Duration {
+        let total = self.count();
+        let target = ((total as f64) * p).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, b) in self.buckets.iter().enumerate() {
+            seen += b.load(Ordering::Relaxed);
+            if seen >= target {
+                return Duration::from_micros((i as u64 + 1) * Self::BUCKET_US);
+            }
+        }
+        Duration::MAX
+    }
+}
+
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow!("no VmRSS for {pid}"))
+}
+
+async fn start_server(
+    database_url: &str,
+    per_connection: usize,
+) -> anyhow::Result<(tokio::process::Child, String)> {
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .args(["serve", "--listen", "127.0.0.1:0", "--event-retention-days", "0"])
+        .env("DATABASE_URL", database_url)
+        .env("TTFD_WS_MAX_SUBSCRIPTIONS", per_connection.to_string())
+        .env("TTFD_DB_MAX_CONNECTIONS", "32")
+        .env("RUST_LOG", "warn,ttfd::cli=info")
+        .env("NO_COLOR", "1")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .context("start the server")?;
+    let mut lines = BufReader::new(child.stderr.take().context("server stderr")?).lines();
+    let url = loop {
+        let line = lines
+            .next_line()
+            .await?
+            .ok_or_else(|| anyhow!("the server exited"))?;
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.trim().trim_end_matches("/graphql").to_owned();
+        }
+    };
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            eprintln!("server: {line}");
+        }
+    });
+    Ok((child, url))
+}
+
+async fn graphql(http: &reqwest::Client, url: &str, query: &str) -> anyhow::Result<Value> {
+    let res: Value = http
+        .post(url)
+        .json(&json!({ "query": query }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    if res.get("errors").is_some() {
+        bail!("GraphQL errors: {res}");
+    }
+    Ok(res["data"].clone())
+}
+
+type Sent = Arc<Mutex<HashMap<i64, Instant>>>;
+
+/// Whether subscription `i` of `n` is one of the `matching` ones, spread evenly over the
+/// connections.
+fn spread(i: usize, n: usize, matching: usize) -> bool {
+    matching > 0 && i % (n / matching) == 0 && i / (n / matching) < matching
+}
+
+/// One connection carrying `filters.len()` subscriptions; every delivery's latency goes into
+/// `latency`.
+async fn connection(
+    ws_url: String,
+    filters: Vec<String>,
+    sent: Sent,
+    latency: Arc<Histogram>,
+    ready: tokio::sync::mpsc::Sender<()>,
+) -> anyhow::Result<()> {
+    let mut request = ws_url.into_client_request()?;
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+    socket
+        .send(Message::text(r#"{"type":"connection_init"}"#))
+        .await?;
+    for (i, user_id) in filters.iter().enumerate() {
+        let query = format!(
+            "subscription {{ events(filter: {{userId: \"{user_id}\", types: [COINS_CHANGE]}}) {{ cursor data }} }}"
+        );
+        let msg = json!({"type": "subscribe", "id": i.to_string(), "payload": {"query": query}});
+        socket.send(Message::text(msg.to_string())).await?;
+    }
+    let _ = ready.send(()).await;
+    while let Some(msg) = socket.next().await {
+        let Message::Text(text) = msg? else { continue };
+        let arrived = Instant::now();
+        let v: Value = serde_json::from_str(&text)?;
+        match v["type"].as_str() {
+            Some("next") => {
+                let coins = v["payload"]["data"]["events"]["data"]["coins"]
+                    .as_i64()
+                    .unwrap_or(-1);
+                // A delivery can beat the mutation's own response: that counts as 0.
+                let at = sent.lock().expect("sent").get(&coins).copied();
+                latency.record(
+                    at.map(|t| arrived.saturating_duration_since(t))
+                        .unwrap_or_default(),
+                );
+            }
+            Some("ping") => socket.send(Message::text(r#"{"type":"pong"}"#)).await?,
+            Some("error") => bail!("subscription error: {v}"),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+pub async fn run_events(database_url: &str, args: EventsBench) -> anyhow::Result<()> {
+    if args.matching > args.subscriptions || args.per_connection == 0 || args.rate == 0 {
+        bail!("need 0 < per-connection, 0 < rate and matching <= subscriptions");
+    }
+    let (server, base) = start_server(database_url, args.per_connection).await?;
+    let pid = server.id().context("server pid")?;
+    let http = reqwest::Client::new();
+    let gql = format!("{base}/graphql");
+    let ws_url = format!("{}/graphql/ws", base.replacen("http", "ws", 1));
+
+    let tg = format!("{}", 900_000_000 + std::process::id());
+    let user = graphql(
+        &http,
+        &gql,
+        &format!("mutation {{ upsertUser(input: {{platform: TELEGRAM, externalId: \"{tg}\", username: \"bench\"}}) {{ id coins }} }}"),
+    )
+    .await?;
+    let user_id = user["upsertUser"]["id"].as_str().context("user id")?.to_owned();
+    let other = uuid::Uuid::now_v7().to_string();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_idle = rss_kib(pid)?;
+
+    let sent: Sent = Arc::default();
+    let latency = Arc::new(Histogram::new());
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(1024);
+    let filters: Vec<String> = (0..args.subscriptions)
+        .map(|i| {
+            if spread(i, args.subscriptions, args.matching) {
+                user_id.clone()
+            } else {
+                other.clone()
+            }
+        })
+        .collect();
+    let matching = filters.iter().filter(|f| **f == user_id).count();
+    let connections = filters.chunks(args.per_connection).count();
+    let opened = Instant::now();
+    // Connections drop when the server stops at the end; only earlier failures matter.
+    let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for chunk in filters.chunks(args.per_connection) {
+        let task = connection(
+            ws_url.clone(),
+            chunk.to_vec(),
+            sent.clone(),
+            latency.clone(),
+            ready_tx.clone(),
+        );
+        let finished = finished.clone();
+        tokio::spawn(async move {
+            if let Err(e) = task.await
+                && !finished.load(Ordering::Relaxed)
+            {
+                eprintln!("connection failed: {e:#}");
+            }
+        });
+    }
+    for _ in 0..connections {
+        ready_rx.recv().await.context("a connection failed to open")?;
+    }
+    // Let the server register every subscription, then read its memory.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_subscribed = rss_kib(pid)?;
+    let opened_in = opened.elapsed();
+
+    let total = args.rate as u64 * args.seconds;
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(args.rate)));
+    let mutation =
+        format!("mutation {{ adjustCoins(user: {{telegramId: \"{tg}\"}}, delta: 1) {{ coins }} }}");
+    let started = Instant::now();
+    let mut in_flight = Vec::new();
+    for _ in 0..total {
+        ticker.tick().await;
+        let (http, gql, mutation, sent) = (http.clone(), gql.clone(), mutation.clone(), sent.clone());
+        in_flight.push(tokio::spawn(async move {
+            let data = graphql(&http, &gql, &mutation).await?;
+            let coins = data["adjustCoins"]["coins"].as_i64().context("coins")?;
+            sent.lock().expect("sent").insert(coins, Instant::now());
+            anyhow::Ok(())
+        }));
+    }
+    for f in in_flight {
+        f.await??;
+    }
+    let sending = started.elapsed();
+    let expected = total * matching as u64;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while latency.count() < expected && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let received = latency.count();
+    finished.store(true, Ordering::Relaxed);
+
+    println!(
+        "subscriptions      {} on {} connections ({} per connection), opened in {:.1} s",
+        args.subscriptions,
+        connections,
+        args.per_connection,
+        opened_in.as_secs_f64()
+    );
+    println!("matching           {matching} subscriptions receive every event");
+    println!(
+        "events             {total} at {:.0}/s ({} mutations in {:.1} s)",
+        total as f64 / sending.as_secs_f64(),
+        total,
+        sending.as_secs_f64()
+    );
+    println!("deliveries         {received} of {expected} expected");
+    println!(
+        "delivery latency   p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms (from the mutation's response)",
+        latency.percentile(0.50).as_secs_f64() * 1e3,
+        latency.percentile(0.90).as_secs_f64() * 1e3,
+        latency.percentile(0.99).as_secs_f64() * 1e3,
+        latency.percentile(1.0).as_secs_f64() * 1e3,
+    );
+    println!(
+        "server memory      {:.1} MiB idle, {:.1} MiB with the subscriptions: {:.1} KiB per subscription",
+        rss_idle as f64 / 1024.0,
+        rss_subscribed as f64 / 1024.0,
+        (rss_subscribed.saturating_sub(rss_idle)) as f64 / args.subscriptions as f64
+    );
+    if received < expected {
+        bail!("{} deliveries missing", expected - received);
+    }
+    Ok(())
+}
