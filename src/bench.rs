@@ -132,7 +132,7 @@ type Sent = Arc<Mutex<HashMap<i64, Instant>>>;
 /// Whether subscription `i` of `n` is one of the `matching` ones, spread evenly over the
 /// connections.
 fn spread(i: usize, n: usize, matching: usize) -> bool {
-    matching > 0 && i % (n / matching) == 0 && i / (n / matching) < matching
+    matching > 0 && i.is_multiple_of(n / matching) && i / (n / matching) < matching
 }
 
 /// One connection carrying `filters.len()` subscriptions; every delivery's latency goes into
