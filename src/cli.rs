@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow};
+use anyhow::{Context, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
@@ -37,6 +37,13 @@ enum Command {
     Migrate(DbArgs),
     /// Print the GraphQL schema (SDL) to stdout.
     Schema,
+    /// Manage API keys (works against the database; no server needed).
+    Keys {
+        #[command(subcommand)]
+        keys: KeysCommand,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Benchmarks (see README).
     Bench {
         #[command(subcommand)]
@@ -44,6 +51,25 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Create a key; its secret is printed once, as the last line.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// bot, website or admin.
+        #[arg(long)]
+        role: String,
+        /// The platform a bot key acts for: telegram, discord or website.
+        #[arg(long)]
+        platform: Option<String>,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key by name; it stops working at once, on open websockets too.
+    Revoke { name: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -118,6 +144,12 @@ pub fn main() -> ExitCode {
                 tracing::info!("migrations are current");
                 db.close().await;
                 Ok(())
+            }
+            Command::Keys { keys, db } => {
+                let database = Database::open(&db).await?;
+                let result = run_keys(&database.pool, keys).await;
+                database.close().await;
+                result
             }
             Command::Bench {
                 bench: BenchCommand::Events(args),
@@ -259,4 +291,55 @@ async fn shutdown_signal() {
         _ = term.recv() => {},
         _ = int.recv() => {},
     }
+}
+
+async fn run_keys(pool: &PgPool, command: KeysCommand) -> anyhow::Result<()> {
+    use crate::db::api_keys;
+    use crate::domain::Platform;
+    use crate::domain::access::Role;
+    let detail = |e: crate::error::AppError| anyhow!(e.public_message_or_detail());
+    match command {
+        KeysCommand::Create { name, role, platform } => {
+            let platform = platform
+                .map(|p| Platform::parse(&p.to_lowercase()).ok_or_else(|| anyhow!("unknown platform {p}")))
+                .transpose()?;
+            let role = Role::parse(&role.to_lowercase(), platform).map_err(|e| anyhow!(e))?;
+            let secret = crate::auth::new_secret().map_err(detail)?;
+            api_keys::create(pool, &name, role, &crate::auth::hash(&secret))
+                .await
+                .map_err(detail)?;
+            let platform = role
+                .platform()
+                .map(|p| format!(", {}", p.as_str()))
+                .unwrap_or_default();
+            println!(
+                "Created API key {name} ({}{platform}). Its secret, shown only now:",
+                role.name()
+            );
+            println!("{secret}");
+        }
+        KeysCommand::List => {
+            println!(
+                "{:<32} {:<8} {:<9} {:<25} revoked",
+                "name", "role", "platform", "created"
+            );
+            for k in api_keys::list(pool).await.map_err(detail)? {
+                println!(
+                    "{:<32} {:<8} {:<9} {:<25} {}",
+                    k.name,
+                    k.role,
+                    k.platform.unwrap_or_default(),
+                    k.created_at.to_rfc3339(),
+                    k.revoked_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "-".into())
+                );
+            }
+        }
+        KeysCommand::Revoke { name } => {
+            if !api_keys::revoke(pool, &name).await.map_err(detail)? {
+                bail!("no live key named {name}");
+            }
+            println!("Revoked API key {name}.");
+        }
+    }
+    Ok(())
 }

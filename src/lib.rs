@@ -1,6 +1,7 @@
 //! TTFD Unified: one account per person across a community's Telegram bot, Discord bot and
 //! website, with XP, coins, ranks and live cross-platform events, served over GraphQL.
 
+pub mod auth;
 pub mod bench;
 pub mod cli;
 pub mod db;

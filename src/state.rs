@@ -4,17 +4,19 @@ use std::time::Duration;
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 
+use crate::auth::Keys;
 use crate::domain::RankTable;
 use crate::error::AppResult;
 use crate::events::{EventHub, HubConfig, RetentionConfig, spawn_retention};
 
 /// What every request shares: the pool, the rank ladder (loaded once; ranks change only by
-/// migration) and this process's event hub.
+/// migration), this process's event hub and its API key cache.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
     pub ranks: Arc<RankTable>,
     pub events: EventHub,
+    pub keys: Keys,
 }
 
 #[derive(Clone, Debug)]
@@ -49,10 +51,16 @@ impl AppState {
             buffer: config.event_buffer,
             poll_interval: config.event_poll_interval,
         };
-        let events = EventHub::start(pool.clone(), hub).await?;
+        let keys = Keys::new(pool.clone());
+        let events = EventHub::start(pool.clone(), hub, keys.clone()).await?;
         if let Some(retention) = &config.retention {
             spawn_retention(pool.clone(), retention.clone());
         }
-        Ok(AppState { pool, ranks, events })
+        Ok(AppState {
+            pool,
+            ranks,
+            events,
+            keys,
+        })
     }
 }

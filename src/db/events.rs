@@ -20,7 +20,11 @@ pub struct NewEvent {
 
 /// Appends `events` in order with one statement (and so one NOTIFY) and returns their ids and
 /// cursors.
-pub async fn append(tx: &mut PgConnection, events: &[NewEvent]) -> AppResult<Vec<(Uuid, EventCursor)>> {
+pub async fn append(
+    tx: &mut PgConnection,
+    api_key_id: Option<Uuid>,
+    events: &[NewEvent],
+) -> AppResult<Vec<(Uuid, EventCursor)>> {
     if events.is_empty() {
         return Ok(vec![]);
     }
@@ -30,8 +34,8 @@ pub async fn append(tx: &mut PgConnection, events: &[NewEvent]) -> AppResult<Vec
     let sources: Vec<&str> = events.iter().map(|e| e.source.as_str()).collect();
     let data: Vec<&serde_json::Value> = events.iter().map(|e| &e.data).collect();
     let rows: Vec<(Uuid, i64, i64)> = sqlx::query_as(
-        "INSERT INTO cross_platform_events (id, user_id, event_type, source_platform, data) \
-         SELECT id, user_id, event_type, source_platform, data \
+        "INSERT INTO cross_platform_events (id, user_id, event_type, source_platform, data, api_key_id) \
+         SELECT id, user_id, event_type, source_platform, data, $6 \
          FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[]) \
              WITH ORDINALITY AS e(id, user_id, event_type, source_platform, data, n) \
          ORDER BY n \
@@ -42,6 +46,7 @@ pub async fn append(tx: &mut PgConnection, events: &[NewEvent]) -> AppResult<Vec
     .bind(&types)
     .bind(&sources)
     .bind(&data)
+    .bind(api_key_id)
     .fetch_all(tx)
     .await?;
     Ok(rows

@@ -2,6 +2,7 @@
 //! service can run several of them in one transaction.
 
 pub mod achievements;
+pub mod api_keys;
 pub mod consumers;
 pub mod events;
 pub mod idempotency;

@@ -1,5 +1,6 @@
 //! Pure rules: no database, no I/O. Everything here is unit-tested beside it.
 
+pub mod access;
 pub mod cursor;
 pub mod leaderboard;
 pub mod platform;

@@ -6,6 +6,7 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use tokio::sync::{OnceCell, broadcast};
 
+use crate::auth::{KeyChange, Keys};
 use crate::db::events::{self, EventRow};
 use crate::db::users::UserRow;
 use crate::domain::cursor::EventCursor;
@@ -13,6 +14,8 @@ use crate::error::AppResult;
 
 /// The NOTIFY channel the events table's trigger rings.
 pub const CHANNEL: &str = "ttfd_events";
+/// The NOTIFY channel of API key changes (payload: the key id).
+pub const KEYS_CHANNEL: &str = "ttfd_keys";
 /// Rows the dispatcher reads per statement.
 const DISPATCH_BATCH: i64 = 1000;
 
@@ -61,17 +64,20 @@ pub struct EventHub {
     ring: Arc<Mutex<Ring>>,
     pub pool: PgPool,
     pub stats: Arc<HubStats>,
+    /// Told about key changes: the same listening connection carries them.
+    keys: Keys,
 }
 
 impl EventHub {
     /// Starts the listener and dispatcher of this process.
-    pub async fn start(pool: PgPool, config: HubConfig) -> AppResult<EventHub> {
+    pub async fn start(pool: PgPool, config: HubConfig, keys: Keys) -> AppResult<EventHub> {
         let head = events::stable_head(&pool).await?;
         let (sender, _) = broadcast::channel(config.buffer.max(16));
         let hub = EventHub {
             ring: Arc::new(Mutex::new(Ring { head, sender })),
             pool,
             stats: Arc::default(),
+            keys,
         };
         tokio::spawn(hub.clone().listen(config));
         Ok(hub)
@@ -101,8 +107,12 @@ impl EventHub {
         loop {
             if listener.is_none() {
                 match PgListener::connect_with(&listen_pool).await {
-                    Ok(mut l) => match l.listen(CHANNEL).await {
-                        Ok(()) => listener = Some(l),
+                    Ok(mut l) => match l.listen_all([CHANNEL, KEYS_CHANNEL]).await {
+                        Ok(()) => {
+                            // Key changes may have been missed while not listening.
+                            self.keys.changed(KeyChange::All);
+                            listener = Some(l);
+                        }
                         Err(e) => tracing::warn!(error = %e, "cannot LISTEN; retrying"),
                     },
                     Err(e) => tracing::warn!(error = %e, "cannot open the listening connection; retrying"),
@@ -125,8 +135,14 @@ impl EventHub {
             match listener.as_mut() {
                 None => tokio::time::sleep(Duration::from_millis(500)).await,
                 Some(l) => match tokio::time::timeout(wait, l.try_recv()).await {
-                    Err(_) | Ok(Ok(Some(_))) => {}
+                    Err(_) => {}
+                    Ok(Ok(Some(n))) if n.channel() == KEYS_CHANNEL => match n.payload().parse() {
+                        Ok(id) => self.keys.changed(KeyChange::One(id)),
+                        Err(_) => self.keys.changed(KeyChange::All),
+                    },
+                    Ok(Ok(Some(_))) => {}
                     Ok(Ok(None)) => {
+                        self.keys.changed(KeyChange::All);
                         // The connection dropped; the next try_recv reconnects, and the read
                         // above fills whatever was committed meanwhile.
                         self.stats.listener_reconnects.fetch_add(1, Ordering::Relaxed);

@@ -6,9 +6,10 @@ use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 
-use super::types::{PageInfo, User, state};
+use super::types::{PageInfo, User, actor, state};
 use crate::db::events::{self, EventFilter as Filter, EventRow};
 use crate::db::users;
+use crate::domain::access::Action;
 use crate::domain::{EventType, Platform};
 use crate::error::AppError;
 use crate::events::{LiveEvent, subscribe};
@@ -95,8 +96,15 @@ impl Event {
             .await?;
         Ok(row.clone().map(User))
     }
-    async fn data(&self) -> Json<&serde_json::Value> {
-        Json(&self.0.row.data)
+    /// What happened. The public sees it without the caller-supplied `reason`.
+    async fn data(&self, ctx: &Context<'_>) -> Json<serde_json::Value> {
+        let mut data = self.0.row.data.clone();
+        if actor(ctx).role().is_none()
+            && let Some(fields) = data.as_object_mut()
+        {
+            fields.remove("reason");
+        }
+        Json(data)
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.row.created_at
@@ -198,6 +206,7 @@ impl EventQuery {
         consumer: String,
         #[graphql(default = 100)] first: Option<i32>,
     ) -> Result<Vec<Event>> {
+        actor(ctx).authorize(&Action::PullEvents)?;
         let rows = pull::pending(state(ctx), &consumer, first.unwrap_or(100)).await?;
         let user_selected = ctx.look_ahead().field("user").exists();
         wrap(ctx, rows, user_selected).await
@@ -212,6 +221,7 @@ impl EventMutation {
     /// Moves the consumer's position to `upTo` (an event cursor); returns how many events it
     /// acknowledged. Positions only move forward.
     async fn ack_events(&self, ctx: &Context<'_>, consumer: String, up_to: String) -> Result<i32> {
+        actor(ctx).authorize(&Action::PullEvents)?;
         Ok(pull::ack(state(ctx), &consumer, &up_to).await?)
     }
 }

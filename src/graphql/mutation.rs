@@ -1,20 +1,18 @@
 use async_graphql::{Context, Object, Result};
 
-use super::types::{CoinsChange, UpsertUserInput, User, UserRef, XpChange, state};
+use super::types::{CoinsChange, UpsertUserInput, User, UserRef, XpChange, actor, state};
 use crate::domain::Platform;
-use crate::service::{self, Actor};
+use crate::domain::access::Action;
+use crate::service;
 
 #[derive(Default)]
 pub struct CoreMutation;
-
-fn actor(ctx: &Context<'_>) -> Actor {
-    ctx.data_opt::<Actor>().cloned().unwrap_or_default()
-}
 
 #[Object]
 impl CoreMutation {
     /// Get-or-create by platform identity; refreshes names and lastActive when the user exists.
     async fn upsert_user(&self, ctx: &Context<'_>, input: UpsertUserInput) -> Result<User> {
+        actor(ctx).authorize(&Action::UpsertUser(input.platform))?;
         let input = service::users::UpsertInput {
             platform: input.platform,
             external_id: input.external_id,
@@ -33,9 +31,10 @@ impl CoreMutation {
         platform: Platform,
         external_id: String,
     ) -> Result<User> {
+        actor(ctx).authorize(&Action::LinkPlatform)?;
         let key = user.key()?;
         Ok(User(
-            service::users::link_platform(state(ctx), &actor(ctx), &key, platform, &external_id).await?,
+            service::users::link_platform(state(ctx), actor(ctx), &key, platform, &external_id).await?,
         ))
     }
 
@@ -49,9 +48,10 @@ impl CoreMutation {
         idempotency_key: Option<String>,
     ) -> Result<XpChange> {
         let key = user.key()?;
+        actor(ctx).authorize(&Action::ChangeProgress(&key))?;
         let change = service::progress::award_xp(
             state(ctx),
-            &actor(ctx),
+            actor(ctx),
             &key,
             delta,
             reason.as_deref(),
@@ -71,9 +71,10 @@ impl CoreMutation {
         idempotency_key: Option<String>,
     ) -> Result<CoinsChange> {
         let key = user.key()?;
+        actor(ctx).authorize(&Action::ChangeProgress(&key))?;
         let change = service::progress::adjust_coins(
             state(ctx),
-            &actor(ctx),
+            actor(ctx),
             &key,
             delta,
             reason.as_deref(),

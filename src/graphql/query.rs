@@ -3,11 +3,12 @@ use async_graphql::{Context, Object, Result};
 use super::MAX_PAGE;
 use super::types::{
     Achievement, LeaderboardConnection, LeaderboardEdge, LeaderboardEntry, LeaderboardScope, PageInfo, User,
-    UserRef, loaders, state,
+    UserRef, actor, loaders, state,
 };
 use crate::db::achievements;
 use crate::db::leaderboard::{self, Board};
 use crate::domain::Rank;
+use crate::domain::access::Action;
 use crate::domain::cursor::LeaderboardCursor;
 use crate::domain::leaderboard::page_positions;
 use crate::error::AppError;
@@ -25,6 +26,7 @@ impl CoreQuery {
         #[graphql(name = "ref")] user_ref: UserRef,
     ) -> Result<Option<User>> {
         let key = user_ref.key()?;
+        actor(ctx).authorize(&Action::Lookup(&key))?;
         Ok(service::users::find(state(ctx), &key).await?.map(User))
     }
 

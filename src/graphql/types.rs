@@ -7,9 +7,9 @@ use super::loaders::Loaders;
 use crate::db::achievements::{AchievementRow, UnlockRow};
 use crate::db::leaderboard::Board;
 use crate::db::users::UserRow;
-use crate::domain::{Platform, Rank, UserKey, validate};
+use crate::domain::{Platform, Rank, UserKey, access, validate};
 use crate::error::AppError;
-use crate::service::progress;
+use crate::service::{Actor, progress};
 use crate::state::AppState;
 
 /// Exactly one field set. `id` is the unified user id.
@@ -70,6 +70,13 @@ pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
     ctx.data_unchecked::<AppState>()
 }
 
+static PUBLIC: Actor = Actor { key: None };
+
+/// The caller (the HTTP and websocket layers put it in every request; absent means public).
+pub fn actor<'a>(ctx: &Context<'a>) -> &'a Actor {
+    ctx.data_opt::<Actor>().unwrap_or(&PUBLIC)
+}
+
 pub fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
     ctx.data::<Loaders>()
 }
@@ -96,15 +103,26 @@ impl User {
     async fn display_name(&self) -> &str {
         &self.0.display_name
     }
-    async fn telegram_id(&self) -> Option<&str> {
-        self.0.telegram_id.as_deref()
+    /// Null for the public (no API key).
+    async fn telegram_id(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.0
+            .telegram_id
+            .as_deref()
+            .filter(|_| access::sees_platform_ids(actor(ctx).role()))
     }
-    async fn discord_id(&self) -> Option<&str> {
-        self.0.discord_id.as_deref()
+    /// Null for the public (no API key).
+    async fn discord_id(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.0
+            .discord_id
+            .as_deref()
+            .filter(|_| access::sees_platform_ids(actor(ctx).role()))
     }
-    /// Private: null unless the caller may see emails.
-    async fn website_email(&self) -> Option<&str> {
-        self.0.website_email.as_deref()
+    /// Private: null unless the caller may see emails (website and admin keys).
+    async fn website_email(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.0
+            .website_email
+            .as_deref()
+            .filter(|_| access::sees_emails(actor(ctx).role()))
     }
     /// The platforms with a linked identity.
     async fn platforms(&self) -> Vec<Platform> {

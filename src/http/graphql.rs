@@ -14,6 +14,8 @@ use serde_json::{Map, Value, json};
 
 use super::HttpState;
 use super::assets;
+use crate::auth;
+use crate::error::AppError;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::phases::RequestPhase;
 use crate::service::Actor;
@@ -99,10 +101,30 @@ fn wants_html(headers: &HeaderMap) -> bool {
 }
 
 fn error_response(status: StatusCode, media: Media, message: &str) -> Response {
-    let mut res = (status, json!({ "errors": [{ "message": message }] }).to_string()).into_response();
+    body_response(status, media, json!({ "errors": [{ "message": message }] }))
+}
+
+fn body_response(status: StatusCode, media: Media, body: Value) -> Response {
+    let mut res = (status, body.to_string()).into_response();
     res.headers_mut()
         .insert(header::CONTENT_TYPE, media.content_type());
     res
+}
+
+/// The caller: the key in `Authorization: Bearer`, or the public when there is none. A key
+/// that is presented but unknown or revoked is refused rather than treated as public.
+async fn caller(state: &HttpState, headers: &HeaderMap) -> Result<Actor, AppError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(Actor::default());
+    };
+    let secret = value
+        .to_str()
+        .ok()
+        .and_then(auth::bearer)
+        .ok_or_else(|| AppError::Unauthenticated("use Authorization: Bearer <API key>".into()))?;
+    Ok(Actor {
+        key: Some(state.app.keys.verify(secret).await?),
+    })
 }
 
 /// The request parameters of the spec, from a JSON body or a query string.
@@ -178,6 +200,20 @@ async fn execute(
     params: Params,
     read_only: bool,
 ) -> Response {
+    let actor = match caller(state, headers).await {
+        Ok(actor) => actor,
+        Err(e) => {
+            let status = match e {
+                AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            let error = async_graphql::Error::from(e).into_server_error(Default::default());
+            let mut res = body_response(status, media, json!({ "errors": [error] }));
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return res;
+        }
+    };
     let phase = Arc::new(RequestPhase {
         read_only,
         operation_name: params.operation_name.clone(),
@@ -189,7 +225,7 @@ async fn execute(
         )))
         .data(phase.clone())
         .data(Loaders::new(&state.app.pool))
-        .data(Actor::default());
+        .data(actor);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -200,7 +236,6 @@ async fn execute(
                 .collect(),
         );
     }
-    let _ = headers; // credentials are read here once API keys exist
     let response = state.schema.execute(request).await;
 
     let status = if phase.mutation_refused() {

@@ -12,10 +12,11 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Map, Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::AbortHandle;
 
 use super::HttpState;
+use crate::auth::{self, KeyChange};
 use crate::graphql::loaders::Loaders;
 use crate::graphql::phases::RequestPhase;
 use crate::service::Actor;
@@ -92,6 +93,19 @@ struct Session {
     actor: Actor,
     operations: HashMap<String, (u64, AbortHandle)>,
     generation: u64,
+    /// Key changes, followed once the connection is authenticated with a key.
+    key_changes: Option<broadcast::Receiver<KeyChange>>,
+}
+
+/// The next key change, or never when the connection has no key.
+async fn next_change(changes: &mut Option<broadcast::Receiver<KeyChange>>) -> KeyChange {
+    match changes {
+        Some(rx) => match rx.recv().await {
+            Ok(change) => change,
+            Err(_) => KeyChange::All,
+        },
+        None => std::future::pending().await,
+    }
 }
 
 async fn session(socket: WebSocket, protocol: Protocol, state: HttpState, config: WsConfig) {
@@ -129,6 +143,7 @@ async fn session(socket: WebSocket, protocol: Protocol, state: HttpState, config
         actor: Actor::default(),
         operations: HashMap::new(),
         generation: 0,
+        key_changes: None,
     };
     let init_deadline = tokio::time::sleep(config.init_timeout);
     tokio::pin!(init_deadline);
@@ -150,6 +165,21 @@ async fn session(socket: WebSocket, protocol: Protocol, state: HttpState, config
             Some((id, generation)) = done_rx.recv() => {
                 if s.operations.get(&id).is_some_and(|(g, _)| *g == generation) {
                     s.operations.remove(&id);
+                }
+            }
+            change = next_change(&mut s.key_changes) => {
+                // A revoked key stops working at once, on open connections too.
+                let mine = s.actor.key_id();
+                let concerns_me = match change {
+                    KeyChange::One(id) => Some(id) == mine,
+                    KeyChange::All => true,
+                };
+                if concerns_me && let Some(id) = mine {
+                    match s.state.app.keys.is_live(id).await {
+                        Ok(true) => {}
+                        Ok(false) => break Some(Close(4403, "Forbidden")),
+                        Err(e) => tracing::warn!(error = ?e, "cannot re-check a websocket's key"),
+                    }
                 }
             }
             _ = &mut init_deadline, if !s.init_received => {
@@ -193,11 +223,22 @@ impl Session {
                     return Err(Close(4429, "Too many initialisation requests"));
                 }
                 self.init_received = true;
-                if !matches!(msg.get("payload"), None | Some(Value::Null | Value::Object(_))) {
-                    return Err(INVALID);
+                let payload = match msg.remove("payload") {
+                    None | Some(Value::Null) => Map::new(),
+                    Some(Value::Object(m)) => m,
+                    Some(_) => return Err(INVALID),
+                };
+                if let Some(secret) = presented_secret(&payload) {
+                    let key = self
+                        .state
+                        .app
+                        .keys
+                        .verify(secret)
+                        .await
+                        .map_err(|_| Close(4403, "Forbidden"))?;
+                    self.key_changes = Some(self.state.app.keys.changes());
+                    self.actor = Actor { key: Some(key) };
                 }
-                // Credentials in the payload are checked here once API keys exist (4403).
-                self.actor = Actor::default();
                 self.acked = true;
                 self.send(json!({ "type": "connection_ack" })).await;
                 if self.protocol == Protocol::Legacy {
@@ -318,6 +359,17 @@ impl Session {
         });
         self.operations.insert(id, (generation, task.abort_handle()));
     }
+}
+
+/// The API key a `connection_init` payload carries: `Authorization` (`Bearer <key>` or the key
+/// alone) or `apiKey`.
+fn presented_secret(payload: &Map<String, Value>) -> Option<&str> {
+    for name in ["Authorization", "authorization", "apiKey"] {
+        if let Some(Value::String(v)) = payload.get(name) {
+            return Some(auth::bearer(v).unwrap_or(v.as_str()));
+        }
+    }
+    None
 }
 
 /// An `error` message: graphql-transport-ws carries a list, the legacy protocol one error.

@@ -6,25 +6,53 @@ pub mod idempotency;
 pub mod progress;
 pub mod users;
 
-use crate::db::users::UserRow;
-use crate::domain::{Platform, UserKey};
+use uuid::Uuid;
 
-/// Who asks. Until API keys exist every caller is trusted; the platform, when known, is the
-/// source of the events a change writes.
+use crate::db::api_keys::ApiKey;
+use crate::db::users::UserRow;
+use crate::domain::access::{Action, Denied, Role, authorize};
+use crate::domain::{Platform, UserKey};
+use crate::error::{AppError, AppResult};
+
+/// Who asks: the verified API key, or nobody (the public).
 #[derive(Clone, Debug, Default)]
 pub struct Actor {
-    pub platform: Option<Platform>,
-    /// Idempotency keys are only unique inside one scope (one API key later on).
-    pub scope: String,
+    pub key: Option<ApiKey>,
 }
 
 impl Actor {
-    /// The platform an event is attributed to: the caller's own, else the one the user was
-    /// addressed by, else the user's primary platform.
-    pub fn source(&self, key: &UserKey, user: &UserRow) -> Platform {
-        self.platform.unwrap_or(match key {
-            UserKey::External(p, _) => *p,
-            UserKey::Id(_) => user.primary_platform(),
+    pub fn role(&self) -> Option<Role> {
+        self.key.as_ref().map(|k| k.role)
+    }
+
+    pub fn key_id(&self) -> Option<Uuid> {
+        self.key.as_ref().map(|k| k.id)
+    }
+
+    /// Idempotency keys are unique per API key.
+    pub fn scope(&self) -> String {
+        self.key_id()
+            .map(|id| id.to_string())
+            .unwrap_or_else(|| "public".into())
+    }
+
+    pub fn authorize(&self, action: &Action<'_>) -> AppResult<()> {
+        authorize(self.role(), action).map_err(|denied| match denied {
+            Denied::NoKey => AppError::Unauthenticated("this needs an API key".into()),
+            Denied::Forbidden(why) => AppError::Forbidden(why),
         })
+    }
+
+    /// The platform an event is attributed to: a bot's own; the website's; for an admin, the
+    /// one the user was addressed by, else the user's primary platform.
+    pub fn source(&self, key: &UserKey, user: &UserRow) -> Platform {
+        match self.role() {
+            Some(Role::Bot(p)) => p,
+            Some(Role::Website) => Platform::Website,
+            _ => match key {
+                UserKey::External(p, _) => *p,
+                UserKey::Id(_) => user.primary_platform(),
+            },
+        }
     }
 }

@@ -47,8 +47,9 @@ pub async fn award_xp(
 
     let mut tx = state.pool.begin().await?;
     let user = users::lock(&mut tx, key).await?.ok_or_else(not_found)?;
+    let scope = actor.scope();
     let idem = Idempotency::new(
-        &actor.scope,
+        &scope,
         idempotency_key,
         "awardXp",
         format!("{}|{delta}|{}", user.id, reason.as_deref().unwrap_or("")),
@@ -92,7 +93,7 @@ pub async fn award_xp(
             json!({ "delta": outcome.reward_coins, "coins": saved.coins, "reason": "rank_reward" }),
         ));
     }
-    events::append(&mut tx, &log).await?;
+    events::append(&mut tx, actor.key_id(), &log).await?;
 
     let change = XpChange {
         user_id: user.id,
@@ -123,8 +124,9 @@ pub async fn adjust_coins(
 
     let mut tx = state.pool.begin().await?;
     let user = users::lock(&mut tx, key).await?.ok_or_else(not_found)?;
+    let scope = actor.scope();
     let idem = Idempotency::new(
-        &actor.scope,
+        &scope,
         idempotency_key,
         "adjustCoins",
         format!("{}|{delta}|{}", user.id, reason.as_deref().unwrap_or("")),
@@ -144,6 +146,7 @@ pub async fn adjust_coins(
     let saved = users::save_coins(&mut tx, user.id, coins).await?;
     events::append(
         &mut tx,
+        actor.key_id(),
         &[NewEvent {
             user_id: user.id,
             event_type: EventType::CoinsChange,

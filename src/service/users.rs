@@ -73,6 +73,7 @@ pub async fn link_platform(
     let linked = users::set_external_id(&mut tx, user.id, platform, &external_id).await?;
     events::append(
         &mut tx,
+        actor.key_id(),
         &[NewEvent {
             user_id: user.id,
             event_type: EventType::AccountLinked,

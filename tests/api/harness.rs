@@ -101,6 +101,15 @@ async fn init_cluster() -> Cluster {
     Cluster { _owned: owned, admin }
 }
 
+/// Creates an API key directly in the database and returns its secret.
+pub async fn create_key(pool: &PgPool, name: &str, role: ttfd::domain::access::Role) -> String {
+    let secret = ttfd::auth::new_secret().unwrap();
+    ttfd::db::api_keys::create(pool, name, role, &ttfd::auth::hash(&secret))
+        .await
+        .unwrap();
+    secret
+}
+
 /// A fresh, migrated database of its own.
 pub async fn fresh_database() -> PgConnectOptions {
     let c = cluster();
@@ -140,6 +149,8 @@ pub struct TestApp {
     pub db: PgConnectOptions,
     pub http: reqwest::Client,
     pub state: ttfd::state::AppState,
+    /// The admin key every request of `gql` carries.
+    pub admin: String,
 }
 
 impl TestApp {
@@ -160,6 +171,7 @@ impl TestApp {
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         let base = format!("http://{addr}");
+        let admin = create_key(&pool, "test-admin", ttfd::domain::access::Role::Admin).await;
         TestApp {
             url: format!("{base}/graphql"),
             ws_url: format!("ws://{addr}/graphql/ws"),
@@ -168,13 +180,22 @@ impl TestApp {
             db,
             http: reqwest::Client::new(),
             state,
+            admin,
         }
     }
 
-    /// POSTs a GraphQL request and returns the whole response body.
+    /// POSTs a GraphQL request as admin and returns the whole response body.
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
-        self.http
-            .post(&self.url)
+        self.gql_as(Some(&self.admin), query, variables).await
+    }
+
+    /// POSTs a GraphQL request with `key` (`None`: the public) and returns the body.
+    pub async fn gql_as(&self, key: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self.http.post(&self.url);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        request
             .header("accept", "application/graphql-response+json")
             .json(&json!({ "query": query, "variables": variables }))
             .send()
@@ -240,8 +261,29 @@ impl TestApp {
         }
     }
 
+    /// Waits until every event in this database is readable. Readers only see events older
+    /// than every running writing transaction in the cluster, and other tests run some.
+    pub async fn settled(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let held: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM cross_platform_events \
+                 WHERE txid >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+            )
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+            if held == 0 {
+                return;
+            }
+            assert!(Instant::now() < deadline, "events stayed held back");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// The cursor of the newest event (from the history query).
     pub async fn last_cursor(&self) -> Option<String> {
+        self.settled().await;
         let mut after: Option<String> = None;
         loop {
             let data = self
@@ -411,6 +453,19 @@ pub fn python_subscriber(
     count: usize,
     delay: f64,
 ) -> LineProcess {
+    python_subscriber_with_key(url, protocol, query, variables, count, delay, None)
+}
+
+/// The same, presenting `key` in `connection_init`.
+pub fn python_subscriber_with_key(
+    url: &str,
+    protocol: &str,
+    query: &str,
+    variables: Value,
+    count: usize,
+    delay: f64,
+    key: Option<&str>,
+) -> LineProcess {
     let mut cmd = tokio::process::Command::new(python());
     cmd.arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/py/subscribe.py"))
         .args([
@@ -431,5 +486,8 @@ pub fn python_subscriber(
             "--delay",
             &delay.to_string(),
         ]);
+    if let Some(key) = key {
+        cmd.args(["--api-key", key]);
+    }
     LineProcess::spawn(cmd)
 }

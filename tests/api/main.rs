@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod access;
 mod events;
 mod http_spec;
 mod leaderboard;

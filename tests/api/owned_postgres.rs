@@ -38,9 +38,11 @@ async fn stop(mut child: tokio::process::Child) {
     assert!(status.success(), "{status}");
 }
 
-async fn post(url: &str, query: &str) -> Value {
-    reqwest::Client::new()
+async fn post(url: &str, key: &str, query: &str) -> Value {
+    let client = reqwest::Client::new();
+    client
         .post(url)
+        .bearer_auth(key)
         .json(&json!({ "query": query }))
         .send()
         .await
@@ -50,12 +52,36 @@ async fn post(url: &str, query: &str) -> Value {
         .unwrap()
 }
 
+/// `ttfd keys create` with no server running: it starts the owned PostgreSQL itself.
+async fn create_key(data_dir: &std::path::Path) -> String {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ttfd"))
+        .args(["keys", "create", "--name", "ops", "--role", "admin"])
+        .env_remove("DATABASE_URL")
+        .env("TTFD_DATA_DIR", data_dir)
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    stdout
+        .lines()
+        .last()
+        .expect("the secret is the last line")
+        .to_owned()
+}
+
 #[tokio::test]
 async fn serve_without_database_url_owns_its_postgres_and_stops_it() {
     let dir = std::env::temp_dir().join(format!("ttfd-owned-{}", uuid::Uuid::new_v4()));
+    let key = create_key(&dir).await;
+    assert!(
+        !dir.join("postmaster.pid").exists(),
+        "keys create stopped the PostgreSQL it started"
+    );
     let (child, url) = start(&dir).await;
     let created = post(
         &url,
+        &key,
         "mutation { upsertUser(input: {platform: DISCORD, externalId: \"7\", username: \"d\"}) { id } }",
     )
     .await;
@@ -72,7 +98,7 @@ async fn serve_without_database_url_owns_its_postgres_and_stops_it() {
 
     // A second start reuses the directory and its data.
     let (child, url) = start(&dir).await;
-    let found = post(&url, "{ user(ref: {discordId: \"7\"}) { username } }").await;
+    let found = post(&url, &key, "{ user(ref: {discordId: \"7\"}) { username } }").await;
     assert_eq!(found["data"]["user"]["username"], "d");
     stop(child).await;
     std::fs::remove_dir_all(&dir).ok();
