@@ -102,7 +102,15 @@ pub async fn find(ex: impl PgExecutor<'_>, key: &UserKey) -> AppResult<Option<Us
 /// Reads and row-locks the user for the rest of the transaction. Mutations take this lock
 /// before any write, so concurrent changes to one user serialise here and none is lost.
 pub async fn lock(tx: &mut PgConnection, key: &UserKey) -> AppResult<Option<UserRow>> {
-    fetch_by(tx, key, " FOR UPDATE").await
+    if let Some(user) = fetch_by(&mut *tx, key, " FOR UPDATE").await? {
+        return Ok(Some(user));
+    }
+    // A merge that committed while we waited may have moved this identity to the surviving
+    // account: look again (a new statement sees that commit).
+    match key {
+        UserKey::External(..) => fetch_by(tx, key, " FOR UPDATE").await,
+        UserKey::Id(_) => Ok(None),
+    }
 }
 
 pub async fn by_ids(ex: impl PgExecutor<'_>, ids: &[Uuid]) -> AppResult<Vec<UserRow>> {
@@ -182,4 +190,73 @@ pub async fn save_coins(tx: &mut PgConnection, id: Uuid, coins: i32) -> AppResul
     let sql =
         format!("UPDATE unified_users SET coins = $2, last_active = now() WHERE id = $1 RETURNING {COLUMNS}");
     Ok(sqlx::query_as(&sql).bind(id).bind(coins).fetch_one(tx).await?)
+}
+
+/// Locks two users in id order (so concurrent merges cannot deadlock); `None` when either is
+/// gone.
+pub async fn lock_pair(tx: &mut PgConnection, a: Uuid, b: Uuid) -> AppResult<Option<(UserRow, UserRow)>> {
+    let sql = format!("SELECT {COLUMNS} FROM unified_users WHERE id = ANY($1) ORDER BY id FOR UPDATE");
+    let rows: Vec<UserRow> = sqlx::query_as(&sql).bind([a, b]).fetch_all(tx).await?;
+    let find = |id| rows.iter().find(|u| u.id == id).cloned();
+    Ok(find(a).zip(find(b)))
+}
+
+/// Deletes the emptied account of a merge (its events were re-pointed first).
+pub async fn delete(tx: &mut PgConnection, id: Uuid) -> AppResult<()> {
+    sqlx::query("DELETE FROM unified_users WHERE id = $1")
+        .bind(id)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// Writes the merged account: identities, counters and progress.
+pub async fn save_merged(tx: &mut PgConnection, u: &UserRow) -> AppResult<UserRow> {
+    let sql = format!(
+        "UPDATE unified_users SET telegram_id = $2, discord_id = $3, website_email = $4, xp = $5, coins = $6, \
+             rank_id = $7, rewarded_rank_id = $8, games_played = $9, games_won = $10, total_voice_time = $11, \
+             messages_sent = $12, current_season_xp = $13, daily_streak = $14, last_daily = $15, \
+             created_at = $16, last_active = now() \
+         WHERE id = $1 RETURNING {COLUMNS}"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(u.id)
+        .bind(&u.telegram_id)
+        .bind(&u.discord_id)
+        .bind(&u.website_email)
+        .bind(u.xp)
+        .bind(u.coins)
+        .bind(u.rank_id)
+        .bind(u.rewarded_rank_id)
+        .bind(u.games_played)
+        .bind(u.games_won)
+        .bind(u.total_voice_time)
+        .bind(u.messages_sent)
+        .bind(u.current_season_xp)
+        .bind(u.daily_streak)
+        .bind(u.last_daily)
+        .bind(u.created_at)
+        .fetch_one(tx)
+        .await?)
+}
+
+/// Moves everything that points at `from` to `into`: events, and achievements (the earlier
+/// unlock wins when both have one).
+pub async fn repoint(tx: &mut PgConnection, from: Uuid, into: Uuid) -> AppResult<()> {
+    sqlx::query("UPDATE cross_platform_events SET user_id = $2 WHERE user_id = $1")
+        .bind(from)
+        .bind(into)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO user_achievements (user_id, achievement_code, unlocked_at) \
+         SELECT $2, achievement_code, unlocked_at FROM user_achievements WHERE user_id = $1 \
+         ON CONFLICT (user_id, achievement_code) \
+         DO UPDATE SET unlocked_at = LEAST(user_achievements.unlocked_at, EXCLUDED.unlocked_at)",
+    )
+    .bind(from)
+    .bind(into)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }

@@ -2,6 +2,7 @@
 //! and shape the result; nothing more.
 
 mod events;
+mod linking;
 pub mod loaders;
 mod mutation;
 pub mod phases;
@@ -17,7 +18,11 @@ pub use events::Subscription;
 pub struct Query(query::CoreQuery, events::EventQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(mutation::CoreMutation, events::EventMutation);
+pub struct Mutation(
+    mutation::CoreMutation,
+    events::EventMutation,
+    linking::LinkMutation,
+);
 
 pub type TtfdSchema = Schema<Query, Mutation, Subscription>;
 

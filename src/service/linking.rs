@@ -1,0 +1,314 @@
+//! Linking a second platform to an account: one-time link codes, and merging two accounts of
+//! one person (by a redeemed code, or by an admin).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::Actor;
+use super::users::not_found;
+use crate::auth;
+use crate::db::events::{self, NewEvent};
+use crate::db::link_codes;
+use crate::db::users::{self, UserRow};
+use crate::domain::xp::{self, Progress, XpOutcome};
+use crate::domain::{EventType, Platform, RankTable, UserKey};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// Unambiguous characters only (no 0/O, 1/I/L, U): 30^8, about 2^39 codes.
+const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTVWXYZ23456789";
+const CODE_LEN: usize = 8;
+pub const CODE_TTL: Duration = Duration::from_secs(600);
+/// Failed redemptions allowed per caller and target user in `FAILURE_WINDOW`.
+pub const MAX_FAILURES: i64 = 5;
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(600);
+
+fn new_code() -> AppResult<String> {
+    let mut bytes = [0u8; CODE_LEN];
+    getrandom::fill(&mut bytes).map_err(|e| AppError::internal(format!("no randomness: {e}")))?;
+    // 256 is not a multiple of 30; the bias (under 1 %) does not matter for a 10-minute code.
+    Ok(bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect())
+}
+
+/// Codes are read back by people: case, spaces and dashes do not matter.
+fn normalize(raw: &str) -> AppResult<String> {
+    let code: String = raw
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-'))
+        .flat_map(char::to_uppercase)
+        .collect();
+    if code.len() == CODE_LEN && code.bytes().all(|b| ALPHABET.contains(&b)) {
+        Ok(code)
+    } else {
+        Err(AppError::invalid("a link code is 8 letters and digits"))
+    }
+}
+
+/// A new code for the user in front of the caller, valid for ten minutes.
+pub async fn create_code(
+    state: &AppState,
+    actor: &Actor,
+    key: &UserKey,
+) -> AppResult<(String, DateTime<Utc>)> {
+    let user = users::find(&state.pool, key).await?.ok_or_else(not_found)?;
+    let code = new_code()?;
+    let expires_at = Utc::now() + CODE_TTL;
+    let platform = actor.source(key, &user);
+    link_codes::create(
+        &state.pool,
+        &auth::hash(&code),
+        user.id,
+        platform.as_str(),
+        expires_at,
+    )
+    .await?;
+    Ok((code, expires_at))
+}
+
+/// Redeems a code for the user the caller addresses on another platform: that identity joins
+/// the code's account, and when it already had an account of its own the two are merged into
+/// the code's account.
+pub async fn redeem(state: &AppState, actor: &Actor, raw_code: &str, key: &UserKey) -> AppResult<UserRow> {
+    let code = normalize(raw_code)?;
+    let UserKey::External(side, external_id) = key else {
+        return Err(AppError::invalid(
+            "address the user by their id on the platform redeeming the code",
+        ));
+    };
+    let scope = format!("{}|{}|{external_id}", actor.scope(), side.as_str());
+    let window = Utc::now() - FAILURE_WINDOW;
+    let (failures, oldest) = link_codes::recent_failures(&state.pool, &scope, window).await?;
+    if failures >= MAX_FAILURES {
+        let free_at = oldest.unwrap_or_else(Utc::now) + FAILURE_WINDOW;
+        let retry_after_secs = (free_at - Utc::now()).num_seconds().max(1) as u64;
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
+    let hash = auth::hash(&code);
+    let mut tx = state.pool.begin().await?;
+    let live = link_codes::lock(&mut tx, &hash)
+        .await?
+        .filter(|c| c.used_at.is_none() && c.expires_at > Utc::now());
+    let Some(row) = live else {
+        drop(tx);
+        link_codes::record_failure(&state.pool, &scope).await?;
+        return Err(AppError::NotFound(
+            "no such link code, or it expired or was used".into(),
+        ));
+    };
+    if row.platform == side.as_str() {
+        return Err(AppError::invalid(format!(
+            "this code was made on {0}; redeem it on another platform",
+            side.as_str()
+        )));
+    }
+    let result = match users::find(&mut *tx, key).await? {
+        Some(existing) if existing.id == row.user_id => existing,
+        Some(existing) => merge_locked(&mut tx, state, actor, row.user_id, existing.id, *side).await?,
+        None => {
+            let owner = users::lock(&mut tx, &UserKey::Id(row.user_id))
+                .await?
+                .ok_or_else(not_found)?;
+            if owner.external_id(*side).is_some() {
+                return Err(AppError::Conflict(format!(
+                    "the account already has another {} identity",
+                    side.as_str()
+                )));
+            }
+            let linked = users::set_external_id(&mut tx, owner.id, *side, external_id).await?;
+            let event = NewEvent {
+                user_id: owner.id,
+                event_type: EventType::AccountLinked,
+                source: *side,
+                data: json!({ "platform": side.as_str(), "via": "link_code" }),
+            };
+            events::append(&mut tx, actor.key_id(), &[event]).await?;
+            linked
+        }
+    };
+    link_codes::mark_used(&mut tx, &hash).await?;
+    tx.commit().await?;
+    Ok(result)
+}
+
+/// An admin's merge: `from` is folded into `into` and removed.
+pub async fn merge(state: &AppState, actor: &Actor, into: &UserKey, from: &UserKey) -> AppResult<UserRow> {
+    let mut tx = state.pool.begin().await?;
+    let into_user = users::find(&mut *tx, into).await?.ok_or_else(not_found)?;
+    let from_user = users::find(&mut *tx, from).await?.ok_or_else(not_found)?;
+    if into_user.id == from_user.id {
+        return Err(AppError::invalid("cannot merge an account into itself"));
+    }
+    let source = actor.source(into, &into_user);
+    let merged = merge_locked(&mut tx, state, actor, into_user.id, from_user.id, source).await?;
+    tx.commit().await?;
+    Ok(merged)
+}
+
+async fn merge_locked(
+    tx: &mut sqlx::PgConnection,
+    state: &AppState,
+    actor: &Actor,
+    into_id: uuid::Uuid,
+    from_id: uuid::Uuid,
+    source: crate::domain::Platform,
+) -> AppResult<UserRow> {
+    let (into, from) = users::lock_pair(tx, into_id, from_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let (merged, outcome) = merged(&state.ranks, &into, &from).map_err(AppError::Conflict)?;
+    users::repoint(tx, from.id, into.id).await?;
+    users::delete(tx, from.id).await?;
+    let saved = users::save_merged(tx, &merged).await?;
+    let moved: Vec<&str> = Platform::ALL
+        .into_iter()
+        .filter(|p| into.external_id(*p).is_none() && from.external_id(*p).is_some())
+        .map(Platform::as_str)
+        .collect();
+    let event = |event_type, data| NewEvent {
+        user_id: into.id,
+        event_type,
+        source,
+        data,
+    };
+    let mut log = vec![event(
+        EventType::AccountsMerged,
+        json!({
+            "fromUserId": from.id, "platforms": moved, "xpAdded": from.xp, "coinsAdded": from.coins,
+            "xp": saved.xp, "coins": saved.coins,
+        }),
+    )];
+    let mut previous = outcome.old_rank_id;
+    for (rank, reward) in &outcome.ranks_up {
+        log.push(event(
+            EventType::RankUp,
+            json!({ "oldRankId": previous, "rankId": rank.id, "rankName": rank.name, "rewardCoins": reward, "xp": saved.xp }),
+        ));
+        previous = rank.id;
+    }
+    events::append(tx, actor.key_id(), &log).await?;
+    Ok(saved)
+}
+
+/// The account two accounts of one person make: identities united, counters summed, the best
+/// streak kept, the earliest creation date. XP is added as a gain, so the rank follows and
+/// only ranks neither account was ever paid for pay their reward.
+pub fn merged(table: &RankTable, into: &UserRow, from: &UserRow) -> Result<(UserRow, XpOutcome), String> {
+    let mut m = into.clone();
+    for p in Platform::ALL {
+        match (into.external_id(p), from.external_id(p)) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(format!("both accounts have a different {} identity", p.as_str()));
+            }
+            (None, Some(b)) => match p {
+                Platform::Telegram => m.telegram_id = Some(b.to_owned()),
+                Platform::Discord => m.discord_id = Some(b.to_owned()),
+                Platform::Website => m.website_email = Some(b.to_owned()),
+            },
+            _ => {}
+        }
+    }
+    let overflow = || "the merged totals exceed the Int range".to_owned();
+    let sum = |a: i32, b: i32| a.checked_add(b).ok_or_else(overflow);
+    let progress = Progress {
+        xp: into.xp,
+        season_xp: into.current_season_xp,
+        coins: sum(into.coins, from.coins)?,
+        rank_id: into.rank_id,
+        rewarded_rank_id: into.rewarded_rank_id.max(from.rewarded_rank_id),
+    };
+    let outcome = xp::apply(table, progress, from.xp).map_err(|_| overflow())?;
+    m.xp = outcome.xp;
+    m.coins = outcome.coins;
+    m.rank_id = outcome.new_rank_id;
+    m.rewarded_rank_id = outcome.rewarded_rank_id;
+    m.current_season_xp = sum(into.current_season_xp, from.current_season_xp)?;
+    m.games_played = sum(into.games_played, from.games_played)?;
+    m.games_won = sum(into.games_won, from.games_won)?;
+    m.total_voice_time = sum(into.total_voice_time, from.total_voice_time)?;
+    m.messages_sent = sum(into.messages_sent, from.messages_sent)?;
+    m.daily_streak = into.daily_streak.max(from.daily_streak);
+    m.last_daily = into.last_daily.max(from.last_daily);
+    m.created_at = into.created_at.min(from.created_at);
+    Ok((m, outcome))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ranks::sample_table;
+
+    fn user(tg: Option<&str>, dc: Option<&str>, xp: i32, coins: i32, rank: i32) -> UserRow {
+        UserRow {
+            id: uuid::Uuid::now_v7(),
+            telegram_id: tg.map(Into::into),
+            discord_id: dc.map(Into::into),
+            website_email: None,
+            username: "u".into(),
+            display_name: "u".into(),
+            xp,
+            coins,
+            rank_id: rank,
+            rewarded_rank_id: rank,
+            games_played: 3,
+            games_won: 1,
+            total_voice_time: 60,
+            messages_sent: 10,
+            current_season_xp: xp,
+            daily_streak: rank,
+            last_daily: None,
+            created_at: Utc::now(),
+            last_active: Utc::now(),
+            primary_platform: "telegram".into(),
+        }
+    }
+
+    #[test]
+    fn merging_sums_counters_unites_identities_and_pays_only_new_ranks() {
+        let t = sample_table();
+        // 150 xp (rank 2, paid) + 180 xp (rank 2, paid) = 330: rank 4, pays ranks 3 and 4 only.
+        let a = user(Some("1"), None, 150, 10, 2);
+        let b = user(None, Some("2"), 180, 10, 2);
+        let (m, o) = merged(&t, &a, &b).unwrap();
+        assert_eq!(
+            (m.telegram_id.as_deref(), m.discord_id.as_deref()),
+            (Some("1"), Some("2"))
+        );
+        assert_eq!((m.xp, m.rank_id, m.rewarded_rank_id), (330, 4, 4));
+        assert_eq!(o.reward_coins, 20 + 30);
+        assert_eq!(m.coins, 10 + 10 + 50);
+        assert_eq!(
+            (m.games_played, m.games_won, m.total_voice_time, m.messages_sent),
+            (6, 2, 120, 20)
+        );
+        assert_eq!(m.current_season_xp, 330);
+        assert_eq!(m.id, a.id);
+    }
+
+    #[test]
+    fn two_different_identities_on_one_platform_cannot_merge() {
+        let t = sample_table();
+        assert!(
+            merged(
+                &t,
+                &user(Some("1"), None, 0, 0, 1),
+                &user(Some("2"), None, 0, 0, 1)
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn codes_are_unambiguous_and_forgiving_to_type() {
+        let code = new_code().unwrap();
+        assert_eq!(normalize(&code).unwrap(), code);
+        let spaced = format!("{}-{} ", &code[..4].to_lowercase(), &code[4..]);
+        assert_eq!(normalize(&spaced).unwrap(), code);
+        assert!(normalize("ABC").is_err());
+        assert!(normalize("ABCDEFG0").is_err(), "0 is not in the alphabet");
+    }
+}
