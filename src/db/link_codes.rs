@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::error::AppResult;
 
+#[derive(sqlx::FromRow)]
 pub struct CodeRow {
     pub user_id: Uuid,
     pub platform: String,
