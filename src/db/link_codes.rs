@@ -33,18 +33,12 @@ pub async fn create(
 
 /// The code's row, locked for the transaction.
 pub async fn lock(tx: &mut PgConnection, code_hash: &[u8]) -> AppResult<Option<CodeRow>> {
-    let row: Option<(Uuid, String, DateTime<Utc>, Option<DateTime<Utc>>)> = sqlx::query_as(
+    Ok(sqlx::query_as(
         "SELECT user_id, platform, expires_at, used_at FROM link_codes WHERE code_hash = $1 FOR UPDATE",
     )
     .bind(code_hash)
     .fetch_optional(tx)
-    .await?;
-    Ok(row.map(|(user_id, platform, expires_at, used_at)| CodeRow {
-        user_id,
-        platform,
-        expires_at,
-        used_at,
-    }))
+    .await?)
 }
 
 pub async fn mark_used(tx: &mut PgConnection, code_hash: &[u8]) -> AppResult<()> {
