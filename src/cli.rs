@@ -18,6 +18,7 @@ use crate::db::{
 use crate::events::RetentionConfig;
 use crate::http::ws::WsConfig;
 use crate::http::{self, HttpConfig};
+use crate::limits::LimitConfig;
 use crate::state::{AppState, StateConfig};
 
 #[derive(Parser, Debug)]
@@ -88,6 +89,9 @@ pub struct DbArgs {
     /// Data directory of the owned PostgreSQL (used without DATABASE_URL).
     #[arg(long, env = "TTFD_DATA_DIR", default_value = ".ttfd/postgres")]
     pub data_dir: PathBuf,
+    /// Longest a single SQL statement may run, in milliseconds (0: no limit).
+    #[arg(long, env = "TTFD_STATEMENT_TIMEOUT_MS", default_value_t = 5_000)]
+    pub statement_timeout_ms: u64,
     /// Size of the connection pool.
     #[arg(long, env = "TTFD_DB_MAX_CONNECTIONS", default_value_t = 20)]
     pub db_max_connections: u32,
@@ -113,6 +117,15 @@ pub struct ServeArgs {
     /// Operations (subscriptions) one websocket connection may run at once.
     #[arg(long, env = "TTFD_WS_MAX_SUBSCRIPTIONS", default_value_t = 100)]
     pub ws_max_subscriptions: usize,
+    /// Requests and websocket operations per minute for one API key.
+    #[arg(long, env = "TTFD_RATE_LIMIT_PER_KEY", default_value_t = 12_000)]
+    pub rate_limit_per_key: u32,
+    /// Requests and websocket operations per minute for one address without a key.
+    #[arg(long, env = "TTFD_RATE_LIMIT_PER_ADDRESS", default_value_t = 1_200)]
+    pub rate_limit_per_address: u32,
+    /// Subscriptions one API key may hold at once, over all its connections.
+    #[arg(long, env = "TTFD_SUBSCRIPTIONS_PER_KEY", default_value_t = 1_000)]
+    pub subscriptions_per_key: usize,
     /// Events older than this many days are pruned (0 keeps them forever).
     #[arg(long, env = "TTFD_EVENT_RETENTION_DAYS", default_value_t = 30)]
     pub event_retention_days: u32,
@@ -203,7 +216,17 @@ impl Database {
                 (pg.connect_options("ttfd"), url, Some(pg))
             }
         };
-        let pool = match db::connect(options, args.db_max_connections).await {
+        let ready = async {
+            // Migrations run on their own connection, free of the statement timeout.
+            let migrator = db::connect(options.clone(), 1).await?;
+            let migrated = db::migrate(&migrator).await;
+            migrator.close().await;
+            migrated?;
+            let timeout = args.statement_timeout_ms.to_string();
+            let options = options.options([("statement_timeout", timeout.as_str())]);
+            db::connect(options, args.db_max_connections).await
+        };
+        let pool = match ready.await {
             Ok(pool) => pool,
             Err(e) => {
                 if let Some(pg) = &owned {
@@ -212,13 +235,6 @@ impl Database {
                 return Err(anyhow!(e.public_message_or_detail()));
             }
         };
-        if let Err(e) = db::migrate(&pool).await {
-            pool.close().await;
-            if let Some(pg) = &owned {
-                pg.stop().await;
-            }
-            return Err(anyhow!(e.public_message_or_detail()));
-        }
         Ok(Database { pool, url, owned })
     }
 
@@ -265,6 +281,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 max_operations: args.ws_max_subscriptions,
                 ..WsConfig::default()
             },
+            limits: LimitConfig {
+                per_key_per_minute: args.rate_limit_per_key,
+                per_address_per_minute: args.rate_limit_per_address,
+                subscriptions_per_key: args.subscriptions_per_key,
+            },
         },
     );
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
@@ -275,9 +296,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     };
     tracing::info!("listening on http://{}/graphql", listener.local_addr()?);
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let served = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
     tracing::info!("shutting down");
     db.close().await;
     served.context("server error")

@@ -10,5 +10,6 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod limits;
 pub mod service;
 pub mod state;

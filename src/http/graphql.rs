@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use async_graphql::Variables;
 use axum::body::Bytes;
-use axum::extract::State;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -18,6 +21,7 @@ use crate::auth;
 use crate::error::AppError;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::phases::RequestPhase;
+use crate::limits::Caller;
 use crate::service::Actor;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -193,26 +197,63 @@ fn params_from_query_string(raw: &str) -> Result<Option<Params>, String> {
     }))
 }
 
+/// A request refused before it runs: 401, or 429 with `Retry-After`.
+fn refusal(e: AppError, media: Media) -> Response {
+    let status = match e {
+        AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let retry_after = match e {
+        AppError::RateLimited { retry_after_secs } => Some(retry_after_secs),
+        _ => None,
+    };
+    let error = async_graphql::Error::from(e).into_server_error(Default::default());
+    let mut res = body_response(status, media, json!({ "errors": [error] }));
+    if status == StatusCode::UNAUTHORIZED {
+        res.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    if let Some(secs) = retry_after {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    res
+}
+
+/// Who asks, counted against their rate limit: the key's, or the address's for the public
+/// (and for presented keys that turn out bad, so guessing keys costs the guesser).
+async fn admitted(state: &HttpState, headers: &HeaderMap, peer: Option<IpAddr>) -> Result<Actor, AppError> {
+    let by_address = |ip| state.limits.check(&Caller::Address(ip));
+    match caller(state, headers).await {
+        Ok(actor) => {
+            match (actor.key_id(), peer) {
+                (Some(id), _) => state.limits.check(&Caller::Key(id))?,
+                (None, Some(ip)) => by_address(ip)?,
+                (None, None) => {}
+            }
+            Ok(actor)
+        }
+        Err(e) => {
+            if let Some(ip) = peer {
+                by_address(ip)?;
+            }
+            Err(e)
+        }
+    }
+}
+
 async fn execute(
     state: &HttpState,
     headers: &HeaderMap,
+    peer: Option<IpAddr>,
     media: Media,
     params: Params,
     read_only: bool,
 ) -> Response {
-    let actor = match caller(state, headers).await {
+    let actor = match admitted(state, headers, peer).await {
         Ok(actor) => actor,
-        Err(e) => {
-            let status = match e {
-                AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-                _ => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            let error = async_graphql::Error::from(e).into_server_error(Default::default());
-            let mut res = body_response(status, media, json!({ "errors": [error] }));
-            res.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return res;
-        }
+        Err(e) => return refusal(e, media),
     };
     let phase = Arc::new(RequestPhase {
         read_only,
@@ -270,7 +311,13 @@ async fn execute(
     res
 }
 
-pub async fn post(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn post(
+    State(state): State<HttpState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let peer = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
     let Some(media) = negotiate(&headers) else {
         return error_response(
             StatusCode::NOT_ACCEPTABLE,
@@ -295,12 +342,17 @@ pub async fn post(State(state): State<HttpState>, headers: HeaderMap, body: Byte
         Err(_) => return error_response(StatusCode::BAD_REQUEST, media, "the body is not valid JSON"),
     };
     match params_from_json(body) {
-        Ok(params) => execute(&state, &headers, media, params, false).await,
+        Ok(params) => execute(&state, &headers, peer, media, params, false).await,
         Err(msg) => error_response(StatusCode::BAD_REQUEST, media, &msg),
     }
 }
 
-pub async fn get(state: &HttpState, headers: &HeaderMap, raw_query: Option<&str>) -> Response {
+pub async fn get(
+    state: &HttpState,
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+    raw_query: Option<&str>,
+) -> Response {
     let headers = headers.clone();
     let params = match params_from_query_string(raw_query.unwrap_or("")) {
         Ok(p) => p,
@@ -329,7 +381,7 @@ pub async fn get(state: &HttpState, headers: &HeaderMap, raw_query: Option<&str>
             "only application/graphql-response+json and application/json responses are available",
         );
     };
-    execute(state, &headers, media, params, true).await
+    execute(state, &headers, peer, media, params, true).await
 }
 
 #[cfg(test)]

@@ -4,16 +4,19 @@ mod assets;
 mod graphql;
 pub mod ws;
 
-use axum::Router;
+use std::net::SocketAddr;
+
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::graphql::TtfdSchema;
+use crate::limits::{LimitConfig, Limits};
 use crate::state::AppState;
 
 #[derive(Clone)]
@@ -21,12 +24,14 @@ pub struct HttpState {
     pub schema: TtfdSchema,
     pub app: AppState,
     pub ws: ws::WsConfig,
+    pub limits: Limits,
 }
 
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
     pub max_body_bytes: usize,
     pub ws: ws::WsConfig,
+    pub limits: LimitConfig,
 }
 
 impl Default for HttpConfig {
@@ -34,6 +39,7 @@ impl Default for HttpConfig {
         HttpConfig {
             max_body_bytes: 256 * 1024,
             ws: ws::WsConfig::default(),
+            limits: LimitConfig::default(),
         }
     }
 }
@@ -43,6 +49,7 @@ pub fn router(app: AppState, config: &HttpConfig) -> Router {
         schema: crate::graphql::build(app.clone()),
         app,
         ws: config.ws.clone(),
+        limits: Limits::new(config.limits.clone()),
     };
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql::post))
@@ -66,13 +73,27 @@ async fn graphql_get(State(state): State<HttpState>, request: Request) -> Respon
     let (mut parts, _) = request.into_parts();
     if is_websocket_upgrade(&parts.headers) {
         return match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
-            Ok(upgrade) => ws::upgrade(upgrade, state),
+            Ok(upgrade) => {
+                let peer = parts
+                    .extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0.ip());
+                ws::upgrade(upgrade, state, peer)
+            }
             Err(rejection) => rejection.into_response(),
         };
     }
-    graphql::get(&state, &parts.headers, parts.uri.query()).await
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    graphql::get(&state, &parts.headers, peer, parts.uri.query()).await
 }
 
-async fn websocket(State(state): State<HttpState>, upgrade: WebSocketUpgrade) -> Response {
-    ws::upgrade(upgrade, state)
+async fn websocket(
+    State(state): State<HttpState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    ws::upgrade(upgrade, state, peer.map(|Extension(ConnectInfo(addr))| addr.ip()))
 }

@@ -4,6 +4,7 @@
 //! 4429), an init timeout, the duplicate-id check, a subscription cap and server pings.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,8 +18,10 @@ use tokio::task::AbortHandle;
 
 use super::HttpState;
 use crate::auth::{self, KeyChange};
+use crate::error::AppError;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::phases::RequestPhase;
+use crate::limits::{Caller, SubscriptionPlace};
 use crate::service::Actor;
 
 pub const TRANSPORT_WS: &str = "graphql-transport-ws";
@@ -61,7 +64,7 @@ impl Protocol {
     }
 }
 
-pub fn upgrade(ws: WebSocketUpgrade, state: HttpState) -> Response {
+pub fn upgrade(ws: WebSocketUpgrade, state: HttpState, peer: Option<IpAddr>) -> Response {
     // A client that names no protocol gets the current one.
     let ws = ws.protocols([TRANSPORT_WS, LEGACY_WS]);
     let protocol = match ws.selected_protocol().map(|p| p.as_bytes()) {
@@ -71,7 +74,7 @@ pub fn upgrade(ws: WebSocketUpgrade, state: HttpState) -> Response {
     let config = state.ws.clone();
     ws.max_message_size(config.max_message_bytes)
         .max_frame_size(config.max_message_bytes)
-        .on_upgrade(move |socket| session(socket, protocol, state, config))
+        .on_upgrade(move |socket| session(socket, protocol, state, config, peer))
 }
 
 enum Outgoing {
@@ -83,6 +86,7 @@ enum Outgoing {
 struct Close(u16, &'static str);
 
 struct Session {
+    peer: Option<IpAddr>,
     protocol: Protocol,
     state: HttpState,
     config: WsConfig,
@@ -108,7 +112,13 @@ async fn next_change(changes: &mut Option<broadcast::Receiver<KeyChange>>) -> Ke
     }
 }
 
-async fn session(socket: WebSocket, protocol: Protocol, state: HttpState, config: WsConfig) {
+async fn session(
+    socket: WebSocket,
+    protocol: Protocol,
+    state: HttpState,
+    config: WsConfig,
+    peer: Option<IpAddr>,
+) {
     let (mut sink, mut source) = socket.split();
     // One writer: operations queue their messages here. The queue is bounded, so a client that
     // does not read slows only its own operations, which then catch up from the table.
@@ -133,6 +143,7 @@ async fn session(socket: WebSocket, protocol: Protocol, state: HttpState, config
     });
     let (done, mut done_rx) = mpsc::unbounded_channel();
     let mut s = Session {
+        peer,
         protocol,
         state,
         config: config.clone(),
@@ -279,7 +290,15 @@ impl Session {
                     .await;
                     return Ok(());
                 }
-                self.start(id, request);
+                // Operations on an open socket never pass the HTTP layer: count them here.
+                match self.admit() {
+                    Ok(place) => self.start(id, request, place),
+                    Err(e) => {
+                        let error = async_graphql::Error::from(e).into_server_error(Default::default());
+                        let error = serde_json::to_value(error).unwrap_or(Value::Null);
+                        self.send_error(&id, vec![error]).await;
+                    }
+                }
                 Ok(())
             }
             (Protocol::TransportWs, "complete") | (Protocol::Legacy, "stop") => {
@@ -306,7 +325,21 @@ impl Session {
             .await;
     }
 
-    fn start(&mut self, id: String, params: Params) {
+    /// Counts an operation against the caller's rate limit and, for a key, takes one of the
+    /// key's subscription places (held until the operation ends).
+    fn admit(&self) -> Result<Option<SubscriptionPlace>, AppError> {
+        let limits = &self.state.limits;
+        match (self.actor.key_id(), self.peer) {
+            (Some(id), _) => {
+                limits.check(&Caller::Key(id))?;
+                limits.hold_subscription(id).map(Some)
+            }
+            (None, Some(ip)) => limits.check(&Caller::Address(ip)).map(|()| None),
+            (None, None) => Ok(None),
+        }
+    }
+
+    fn start(&mut self, id: String, params: Params, place: Option<SubscriptionPlace>) {
         self.generation += 1;
         let generation = self.generation;
         let phase = Arc::new(RequestPhase {
@@ -327,6 +360,7 @@ impl Session {
         let protocol = self.protocol;
         let task_id = id.clone();
         let task = tokio::spawn(async move {
+            let _place = place;
             let id = task_id;
             let mut responses = schema.execute_stream(request);
             while let Some(response) = responses.next().await {

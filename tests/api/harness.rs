@@ -169,7 +169,10 @@ impl TestApp {
         let router = ttfd::http::router(state.clone(), &http);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        tokio::spawn(async move {
+            let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            axum::serve(listener, service).await.unwrap()
+        });
         let base = format!("http://{addr}");
         let admin = create_key(&pool, "test-admin", ttfd::domain::access::Role::Admin).await;
         TestApp {

@@ -1,0 +1,272 @@
+//! Rate limits, subscription caps and hostile input: each gets a clear error and the service
+//! keeps serving.
+
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, create_key};
+use ttfd::domain::Platform;
+use ttfd::domain::access::Role;
+use ttfd::limits::LimitConfig;
+
+async fn limited_app(limits: LimitConfig) -> TestApp {
+    TestApp::start_full(
+        Default::default(),
+        ttfd::http::HttpConfig {
+            limits,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+async fn post(app: &TestApp, key: Option<&str>, query: &str) -> reqwest::Response {
+    let mut req = app
+        .http
+        .post(&app.url)
+        .header("accept", "application/graphql-response+json");
+    if let Some(k) = key {
+        req = req.bearer_auth(k);
+    }
+    req.json(&json!({ "query": query })).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn requests_past_the_quota_get_429_with_a_retry_hint() {
+    // 60 a minute allows a burst of 6.
+    let app = limited_app(LimitConfig {
+        per_key_per_minute: 60,
+        per_address_per_minute: 60,
+        ..Default::default()
+    })
+    .await;
+    let bot = create_key(&app.pool, "tg-bot", Role::Bot(Platform::Telegram)).await;
+    let other = create_key(&app.pool, "dc-bot", Role::Bot(Platform::Discord)).await;
+    let mut statuses = Vec::new();
+    for _ in 0..10 {
+        statuses.push(post(&app, Some(&bot), "{ ranks { id } }").await);
+    }
+    let limited = statuses
+        .into_iter()
+        .filter(|r| r.status() == 429)
+        .collect::<Vec<_>>();
+    assert!(!limited.is_empty(), "the key's burst is 6");
+    let first = limited.into_iter().next().unwrap();
+    assert!(
+        first.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    let body: Value = first.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+    assert!(body["errors"][0]["extensions"]["retryAfter"].as_u64().unwrap() >= 1);
+    // Another key has its own quota.
+    assert_eq!(post(&app, Some(&other), "{ ranks { id } }").await.status(), 200);
+
+    // The public is limited per address.
+    let mut public = Vec::new();
+    for _ in 0..10 {
+        public.push(post(&app, None, "{ ranks { id } }").await.status().as_u16());
+    }
+    assert!(public.contains(&429), "{public:?}");
+    // Guessing keys counts against the address too.
+    assert_eq!(
+        post(&app, Some("ttfd_guess"), "{ ranks { id } }").await.status(),
+        429
+    );
+}
+
+mod socket {
+    use std::time::Duration;
+
+    use futures_util::{SinkExt, StreamExt};
+    use serde_json::{Value, json};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    use super::limited_app;
+    use crate::harness::{TestApp, create_key};
+    use ttfd::domain::Platform;
+    use ttfd::domain::access::Role;
+    use ttfd::limits::LimitConfig;
+
+    type Socket =
+        tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+    async fn connect(app: &TestApp, key: Option<&str>) -> Socket {
+        let mut request = app.ws_url.as_str().into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+        let (mut s, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        let payload = key
+            .map(|k| json!({"Authorization": format!("Bearer {k}")}))
+            .unwrap_or(json!({}));
+        s.send(Message::text(
+            json!({"type": "connection_init", "payload": payload}).to_string(),
+        ))
+        .await
+        .unwrap();
+        assert_eq!(next(&mut s).await["type"], "connection_ack");
+        s
+    }
+
+    async fn next(s: &mut Socket) -> Value {
+        loop {
+            let msg = tokio::time::timeout(Duration::from_secs(10), s.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            if let Message::Text(t) = msg {
+                let v: Value = serde_json::from_str(&t).unwrap();
+                if v["type"] != "ping" {
+                    return v;
+                }
+            }
+        }
+    }
+
+    async fn subscribe(s: &mut Socket, id: &str) {
+        let msg = json!({"type": "subscribe", "id": id, "payload": {"query": "subscription { events { cursor } }"}});
+        s.send(Message::text(msg.to_string())).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn subscriptions_per_key_are_capped_across_connections() {
+        let app = limited_app(LimitConfig {
+            subscriptions_per_key: 2,
+            ..Default::default()
+        })
+        .await;
+        let bot = create_key(&app.pool, "tg-bot", Role::Bot(Platform::Telegram)).await;
+        let mut a = connect(&app, Some(&bot)).await;
+        let mut b = connect(&app, Some(&bot)).await;
+        subscribe(&mut a, "1").await;
+        subscribe(&mut b, "1").await;
+        app.wait_subscribers(2).await;
+        subscribe(&mut b, "2").await;
+        let refused = next(&mut b).await;
+        assert_eq!(
+            (refused["type"].as_str(), refused["id"].as_str()),
+            (Some("error"), Some("2"))
+        );
+        assert_eq!(refused["payload"][0]["extensions"]["code"], "RATE_LIMITED");
+        // Ending one frees its place for the key.
+        a.send(Message::text(json!({"type": "complete", "id": "1"}).to_string()))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        subscribe(&mut b, "3").await;
+        app.wait_subscribers(2).await;
+        // The public is not bound by another key's cap.
+        let mut public = connect(&app, None).await;
+        subscribe(&mut public, "1").await;
+        app.wait_subscribers(3).await;
+    }
+
+    #[tokio::test]
+    async fn operations_on_an_open_socket_count_against_the_rate_limit() {
+        let app = limited_app(LimitConfig {
+            per_address_per_minute: 60,
+            ..Default::default()
+        })
+        .await;
+        let mut s = connect(&app, None).await;
+        let mut codes = Vec::new();
+        for i in 0..10 {
+            let msg =
+                json!({"type": "subscribe", "id": format!("q{i}"), "payload": {"query": "{ ranks { id } }"}});
+            s.send(Message::text(msg.to_string())).await.unwrap();
+            loop {
+                let v = next(&mut s).await;
+                if v["type"] == "complete" {
+                    codes.push("OK".to_owned());
+                    break;
+                }
+                if v["type"] == "error" {
+                    codes.push(
+                        v["payload"][0]["extensions"]["code"]
+                            .as_str()
+                            .unwrap_or("?")
+                            .to_owned(),
+                    );
+                    break;
+                }
+            }
+        }
+        assert!(codes.iter().any(|c| c == "RATE_LIMITED"), "{codes:?}");
+        assert_eq!(codes[0], "OK");
+    }
+}
+
+#[tokio::test]
+async fn hostile_inputs_get_clear_errors_and_the_service_keeps_serving() {
+    let app = TestApp::start().await;
+    let deep = format!(
+        "{{ __schema {{ types {{ {}name{} }} }} }}",
+        "fields { type { ofType { ".repeat(6),
+        " } } }".repeat(6)
+    );
+    let aliases: String = (0..2000)
+        .map(|i| format!("a{i}: leaderboard(first: 100) {{ nodes {{ user {{ id }} }} }} "))
+        .collect();
+    let directives = format!("{{ ranks {} {{ id }} }}", "@skip(if: false) ".repeat(40));
+    for (name, query) in [
+        ("deep nesting", deep),
+        ("alias batch", format!("{{ {aliases} }}")),
+        ("directives", directives),
+    ] {
+        let res = post(&app, None, &query).await;
+        let status = res.status();
+        let body: Value = res.json().await.unwrap();
+        assert!(body["errors"][0]["message"].is_string(), "{name}: {body}");
+        assert!(status == 400 || status == 413, "{name}: {status}");
+    }
+    // Invalid UTF-8 and a 10 MB body.
+    let res = app
+        .http
+        .post(&app.url)
+        .header("content-type", "application/json")
+        .body(vec![b'{', 0xff, 0xfe, b'}'])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let res = app
+        .http
+        .post(&app.url)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 10 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    // Strings that look like SQL are only strings; numbers out of range are refused.
+    let sneaky = json!({"p": "TELEGRAM", "id": "1", "n": "Robert'); DROP TABLE unified_users;--"});
+    let created = app.ok("mutation($p: Platform!, $id: String!, $n: String!) { upsertUser(input: {platform: $p, externalId: $id, username: $n}) { username } }", sneaky).await;
+    assert_eq!(
+        created["upsertUser"]["username"],
+        "Robert'); DROP TABLE unified_users;--"
+    );
+    for delta in [json!(-2147483649i64), json!(1e20), json!("5")] {
+        let res = app
+            .gql(
+                "mutation($d: Int!) { awardXp(user: {telegramId: \"1\"}, delta: $d) { xp } }",
+                json!({"d": delta}),
+            )
+            .await;
+        assert!(res["errors"][0]["message"].is_string(), "{delta}");
+    }
+    // Still serving.
+    let ok = app
+        .ok(
+            "{ ranks { id } user(ref: {telegramId: \"1\"}) { xp } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(ok["ranks"].as_array().unwrap().len(), 20);
+    assert_eq!(ok["user"]["xp"], 0);
+}
