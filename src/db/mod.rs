@@ -7,6 +7,7 @@ pub mod consumers;
 pub mod events;
 pub mod idempotency;
 pub mod leaderboard;
+pub mod ledger;
 pub mod link_codes;
 pub mod owned;
 pub mod ranks;

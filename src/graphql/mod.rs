@@ -2,6 +2,7 @@
 //! and shape the result; nothing more.
 
 mod events;
+mod ledger;
 mod linking;
 pub mod loaders;
 mod mutation;
@@ -15,13 +16,14 @@ pub use events::Subscription;
 
 /// Every query field: the core ones and the event ones.
 #[derive(MergedObject, Default)]
-pub struct Query(query::CoreQuery, events::EventQuery);
+pub struct Query(query::CoreQuery, events::EventQuery, ledger::LedgerQuery);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     mutation::CoreMutation,
     events::EventMutation,
     linking::LinkMutation,
+    ledger::LedgerMutation,
 );
 
 pub type TtfdSchema = Schema<Query, Mutation, Subscription>;

@@ -182,6 +182,15 @@ async fn merge_locked(
             "xp": saved.xp, "coins": saved.coins,
         }),
     )];
+    // The ledger's view of the merge: what the surviving account gained.
+    log.push(event(
+        EventType::XpChange,
+        json!({ "delta": saved.xp - into.xp, "xp": saved.xp, "previousXp": into.xp, "reason": "merge" }),
+    ));
+    log.push(event(
+        EventType::CoinsChange,
+        json!({ "delta": saved.coins - into.coins, "coins": saved.coins, "previousCoins": into.coins, "reason": "merge" }),
+    ));
     let mut previous = outcome.old_rank_id;
     for (rank, reward) in &outcome.ranks_up {
         log.push(event(

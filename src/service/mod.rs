@@ -3,6 +3,7 @@
 
 pub mod events;
 pub mod idempotency;
+pub mod ledger;
 pub mod linking;
 pub mod progress;
 pub mod users;

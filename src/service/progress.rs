@@ -1,15 +1,17 @@
-//! XP and coins.
+//! XP and coins. Each change writes its ledger entry (an `xp_change` or `coins_change` event
+//! with the amounts before and after, the reason and the key) in the same transaction.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::Actor;
 use super::idempotency::{Idempotency, record_if, replay_or};
 use super::users::not_found;
 use crate::db::events::{self, NewEvent};
-use crate::db::users;
-use crate::domain::{EventType, UserKey, validate, xp};
+use crate::db::users::{self, UserRow};
+use crate::domain::{EventType, Platform, UserKey, validate, xp};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -31,6 +33,23 @@ pub struct CoinsChange {
     pub coins: i32,
 }
 
+/// Why a change happened: the caller's reason, and the event it reverts, if any.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Note<'a> {
+    pub reason: Option<&'a str>,
+    pub revert_of: Option<Uuid>,
+}
+
+impl Note<'_> {
+    fn annotate(&self, mut data: serde_json::Value) -> serde_json::Value {
+        data["reason"] = json!(self.reason);
+        if let Some(id) = self.revert_of {
+            data["revertOf"] = json!(id);
+        }
+        data
+    }
+}
+
 pub async fn award_xp(
     state: &AppState,
     actor: &Actor,
@@ -48,21 +67,44 @@ pub async fn award_xp(
     let mut tx = state.pool.begin().await?;
     let user = users::lock(&mut tx, key).await?.ok_or_else(not_found)?;
     let scope = actor.scope();
-    let idem = Idempotency::new(
-        &scope,
-        idempotency_key,
-        "awardXp",
-        format!("{}|{delta}|{}", user.id, reason.as_deref().unwrap_or("")),
-    );
+    let fingerprint = format!("{}|{delta}|{}", user.id, reason.as_deref().unwrap_or(""));
+    let idem = Idempotency::new(&scope, idempotency_key, "awardXp", fingerprint);
     if let Some(previous) = replay_or(idem.as_ref(), &mut tx).await? {
         return Ok(previous);
     }
+    let note = Note {
+        reason: reason.as_deref(),
+        revert_of: None,
+    };
+    let (change, _) = apply_xp(
+        &mut tx,
+        state,
+        actor,
+        actor.source(key, &user),
+        &user,
+        delta,
+        note,
+    )
+    .await?;
+    record_if(idem.as_ref(), &mut tx, &change).await?;
+    tx.commit().await?;
+    Ok(change)
+}
 
+/// Applies an XP delta to a locked user inside the caller's transaction and writes its
+/// events; returns the change and the id of its `xp_change` event (none when nothing moved).
+pub async fn apply_xp(
+    tx: &mut PgConnection,
+    state: &AppState,
+    actor: &Actor,
+    source: Platform,
+    user: &UserRow,
+    delta: i32,
+    note: Note<'_>,
+) -> AppResult<(XpChange, Option<Uuid>)> {
     let outcome = xp::apply(&state.ranks, user.progress(), delta)
         .map_err(|_| AppError::invalid("the change would take xp or coins past the Int range"))?;
-    let saved = users::save_progress(&mut tx, user.id, &outcome).await?;
-
-    let source = actor.source(key, &user);
+    let saved = users::save_progress(tx, user.id, &outcome).await?;
     let event = |event_type, data| NewEvent {
         user_id: user.id,
         event_type,
@@ -71,10 +113,8 @@ pub async fn award_xp(
     };
     let mut log = Vec::new();
     if outcome.applied != 0 {
-        log.push(event(
-            EventType::XpChange,
-            json!({ "delta": outcome.applied, "xp": saved.xp, "previousXp": user.xp, "reason": reason }),
-        ));
+        let data = json!({ "delta": outcome.applied, "xp": saved.xp, "previousXp": user.xp });
+        log.push(event(EventType::XpChange, note.annotate(data)));
     }
     let mut from_rank = outcome.old_rank_id;
     for (rank, reward) in &outcome.ranks_up {
@@ -90,11 +130,13 @@ pub async fn award_xp(
     if outcome.reward_coins > 0 {
         log.push(event(
             EventType::CoinsChange,
-            json!({ "delta": outcome.reward_coins, "coins": saved.coins, "reason": "rank_reward" }),
+            json!({
+                "delta": outcome.reward_coins, "coins": saved.coins, "previousCoins": user.coins,
+                "reason": "rank_reward",
+            }),
         ));
     }
-    events::append(&mut tx, actor.key_id(), &log).await?;
-
+    let written = events::append(tx, actor.key_id(), &log).await?;
     let change = XpChange {
         user_id: user.id,
         delta: outcome.applied,
@@ -103,9 +145,8 @@ pub async fn award_xp(
         new_rank_id: outcome.new_rank_id,
         reward_coins: outcome.reward_coins,
     };
-    record_if(idem.as_ref(), &mut tx, &change).await?;
-    tx.commit().await?;
-    Ok(change)
+    let xp_event = (outcome.applied != 0).then(|| written[0].0);
+    Ok((change, xp_event))
 }
 
 pub async fn adjust_coins(
@@ -125,16 +166,31 @@ pub async fn adjust_coins(
     let mut tx = state.pool.begin().await?;
     let user = users::lock(&mut tx, key).await?.ok_or_else(not_found)?;
     let scope = actor.scope();
-    let idem = Idempotency::new(
-        &scope,
-        idempotency_key,
-        "adjustCoins",
-        format!("{}|{delta}|{}", user.id, reason.as_deref().unwrap_or("")),
-    );
+    let fingerprint = format!("{}|{delta}|{}", user.id, reason.as_deref().unwrap_or(""));
+    let idem = Idempotency::new(&scope, idempotency_key, "adjustCoins", fingerprint);
     if let Some(previous) = replay_or(idem.as_ref(), &mut tx).await? {
         return Ok(previous);
     }
+    let note = Note {
+        reason: reason.as_deref(),
+        revert_of: None,
+    };
+    let (change, _) = apply_coins(&mut tx, actor, actor.source(key, &user), &user, delta, note).await?;
+    record_if(idem.as_ref(), &mut tx, &change).await?;
+    tx.commit().await?;
+    Ok(change)
+}
 
+/// Applies a coin delta to a locked user inside the caller's transaction; INSUFFICIENT_COINS
+/// when the balance would go below 0. Returns the change and its `coins_change` event id.
+pub async fn apply_coins(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    source: Platform,
+    user: &UserRow,
+    delta: i32,
+    note: Note<'_>,
+) -> AppResult<(CoinsChange, Uuid)> {
     let coins = i64::from(user.coins) + i64::from(delta);
     if coins < 0 {
         return Err(AppError::InsufficientCoins {
@@ -143,24 +199,21 @@ pub async fn adjust_coins(
         });
     }
     let coins = i32::try_from(coins).map_err(|_| AppError::invalid("coins would exceed the Int range"))?;
-    let saved = users::save_coins(&mut tx, user.id, coins).await?;
-    events::append(
-        &mut tx,
-        actor.key_id(),
-        &[NewEvent {
-            user_id: user.id,
-            event_type: EventType::CoinsChange,
-            source: actor.source(key, &user),
-            data: json!({ "delta": delta, "coins": saved.coins, "reason": reason }),
-        }],
-    )
-    .await?;
-    let change = CoinsChange {
+    let saved = users::save_coins(tx, user.id, coins).await?;
+    let data = json!({ "delta": delta, "coins": saved.coins, "previousCoins": user.coins });
+    let event = NewEvent {
         user_id: user.id,
-        delta,
-        coins: saved.coins,
+        event_type: EventType::CoinsChange,
+        source,
+        data: note.annotate(data),
     };
-    record_if(idem.as_ref(), &mut tx, &change).await?;
-    tx.commit().await?;
-    Ok(change)
+    let written = events::append(tx, actor.key_id(), &[event]).await?;
+    Ok((
+        CoinsChange {
+            user_id: user.id,
+            delta,
+            coins: saved.coins,
+        },
+        written[0].0,
+    ))
 }

@@ -142,8 +142,11 @@ async fn redeeming_for_an_existing_account_merges_the_two() {
         .unwrap();
     assert_eq!(owners, vec![tg.clone()], "events re-pointed");
     let types = app.event_types(&tg).await;
-    assert_eq!(app.count("cross_platform_events").await, events_before + 2);
-    assert_eq!(&types[types.len() - 2..], ["accounts_merged", "rank_up"]);
+    assert_eq!(app.count("cross_platform_events").await, events_before + 4);
+    assert_eq!(
+        &types[types.len() - 4..],
+        ["accounts_merged", "xp_change", "coins_change", "rank_up"]
+    );
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ mod access;
 mod events;
 mod http_spec;
 mod leaderboard;
+mod ledger;
 mod limits;
 mod linking;
 mod owned_postgres;
