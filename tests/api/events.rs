@@ -7,7 +7,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 
-use crate::harness::{TestApp, node_subscriber, python_subscriber, url_of};
+use crate::harness::{TestApp, node_subscriber, python_subscriber, spawn_server};
 
 const SUB: &str = "subscription($f: EventFilter, $a: String) {
     events(filter: $f, after: $a) { id cursor type sourcePlatform userId data user { username } } }";
@@ -257,35 +257,13 @@ async fn the_listener_reconnects_after_pg_terminate_backend_and_loses_nothing() 
     assert!(reconnects >= 1, "the listener noticed the lost connection");
 }
 
-/// Starts `ttfd serve` on the test app's database; returns the process and its base URL.
-async fn second_process(app: &TestApp) -> (tokio::process::Child, String) {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ttfd"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("DATABASE_URL", url_of(&app.db))
-        .env("NO_COLOR", "1")
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next_line().await.unwrap().expect("second server exited");
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.trim().trim_end_matches("/graphql").to_owned();
-        }
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, url)
-}
-
 #[tokio::test]
 async fn two_server_processes_on_one_database_both_deliver_every_event() {
     let app = TestApp::start().await;
     app.telegram_user("1", "a").await;
     app.award("1", 1).await;
     let marker = app.last_cursor().await.unwrap();
-    let (_second, base2) = second_process(&app).await;
+    let (_second, base2) = spawn_server(&app, &[]).await;
     let ws2 = format!("{}/graphql/ws", base2.replace("http", "ws"));
 
     let mut on_first = node_subscriber(&app.ws_url, SUB, json!({"a": marker}), 2);

@@ -494,3 +494,31 @@ pub fn python_subscriber_with_key(
     }
     LineProcess::spawn(cmd)
 }
+
+/// Starts the `ttfd serve` binary on the test app's database with extra environment; returns
+/// the process (killed when dropped) and its base URL.
+pub async fn spawn_server(app: &TestApp, env: &[(&str, &str)]) -> (tokio::process::Child, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ttfd"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", url_of(&app.db))
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("the server exited before listening");
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.trim().trim_end_matches("/graphql").to_owned();
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, url)
+}

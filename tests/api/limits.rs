@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{TestApp, create_key};
+use crate::harness::{TestApp, create_key, spawn_server};
 use ttfd::domain::Platform;
 use ttfd::domain::access::Role;
 use ttfd::limits::LimitConfig;
@@ -269,4 +269,56 @@ async fn hostile_inputs_get_clear_errors_and_the_service_keeps_serving() {
         .await;
     assert_eq!(ok["ranks"].as_array().unwrap().len(), 20);
     assert_eq!(ok["user"]["xp"], 0);
+}
+
+#[tokio::test]
+async fn a_statement_stuck_past_the_timeout_fails_and_the_server_keeps_serving() {
+    use sqlx::{Connection, PgConnection};
+    let app = TestApp::start().await;
+    app.telegram_user("1", "ann").await;
+    let (_server, base) = spawn_server(&app, &[("TTFD_STATEMENT_TIMEOUT_MS", "300")]).await;
+    // Hold the user's row so the server's awardXp waits on it.
+    let mut blocker = PgConnection::connect_with(&app.db).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut blocker).await.unwrap();
+    sqlx::query("SELECT 1 FROM unified_users WHERE telegram_id = '1' FOR UPDATE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let res: Value = app
+        .http
+        .post(format!("{base}/graphql"))
+        .timeout(std::time::Duration::from_secs(10))
+        .bearer_auth(&app.admin)
+        .json(&json!({"query": "mutation { awardXp(user: {telegramId: \"1\"}, delta: 5) { xp } }"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert_eq!(res["errors"][0]["extensions"]["code"], "INTERNAL", "{res}");
+    assert!(
+        waited < std::time::Duration::from_secs(5),
+        "gave up after the timeout, not later: {waited:?}"
+    );
+    sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
+    assert_eq!(
+        app.count("cross_platform_events").await,
+        0,
+        "the timed-out change wrote nothing"
+    );
+    let ok: Value = app
+        .http
+        .post(format!("{base}/graphql"))
+        .bearer_auth(&app.admin)
+        .json(&json!({"query": "mutation { awardXp(user: {telegramId: \"1\"}, delta: 5) { xp } }"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ok["data"]["awardXp"]["xp"], 5, "{ok}");
 }
