@@ -1,10 +1,14 @@
 //! Pure rules: no database, no I/O. Everything here is unit-tested beside it.
 
 pub mod access;
+pub mod achievements;
+pub mod activity;
 pub mod cursor;
 pub mod leaderboard;
 pub mod platform;
 pub mod ranks;
+pub mod rules;
+pub mod streak;
 pub mod validate;
 pub mod xp;
 
