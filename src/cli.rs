@@ -38,6 +38,15 @@ enum Command {
     Migrate(DbArgs),
     /// Print the GraphQL schema (SDL) to stdout.
     Schema,
+    /// Print the effective progression rules (defaults merged with --rules), after checking them.
+    Config(RulesArgs),
+    /// Seasons.
+    Season {
+        #[command(subcommand)]
+        season: SeasonCommand,
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Manage API keys (works against the database; no server needed).
     Keys {
         #[command(subcommand)]
@@ -52,6 +61,31 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum SeasonCommand {
+    /// End the current season (its final standings are kept) and start a new one.
+    Start { name: String },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RulesArgs {
+    /// Progression rules (TOML); every value not in the file keeps its default (`ttfd config`).
+    #[arg(long, env = "TTFD_RULES")]
+    pub rules: Option<PathBuf>,
+}
+
+impl RulesArgs {
+    pub fn load(&self) -> anyhow::Result<crate::domain::rules::Rules> {
+        let Some(path) = &self.rules else {
+            return Ok(Default::default());
+        };
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        crate::domain::rules::Rules::from_toml(&text)
+            .map_err(|e| anyhow!("invalid rules in {}:\n{e}", path.display()))
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -101,6 +135,8 @@ pub struct DbArgs {
 pub struct ServeArgs {
     #[command(flatten)]
     pub db: DbArgs,
+    #[command(flatten)]
+    pub rules: RulesArgs,
     /// Address to listen on.
     #[arg(long, env = "TTFD_LISTEN", default_value = "127.0.0.1:8000")]
     pub listen: SocketAddr,
@@ -138,9 +174,24 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let command = cli.command.unwrap_or(Command::Serve(cli.serve));
-    if let Command::Schema = command {
-        print!("{}", crate::graphql::sdl());
-        return ExitCode::SUCCESS;
+    match &command {
+        Command::Schema => {
+            print!("{}", crate::graphql::sdl());
+            return ExitCode::SUCCESS;
+        }
+        Command::Config(rules) => {
+            return match rules.load() {
+                Ok(rules) => {
+                    print!("{}", rules.to_toml());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -173,7 +224,16 @@ pub fn main() -> ExitCode {
                 database.close().await;
                 result
             }
-            Command::Schema => unreachable!("handled above"),
+            Command::Season {
+                season: SeasonCommand::Start { name },
+                db,
+            } => {
+                let database = Database::open(&db).await?;
+                let result = start_season(&database.pool, &name).await;
+                database.close().await;
+                result
+            }
+            Command::Schema | Command::Config(_) => unreachable!("handled above"),
         }
     });
     match result {
@@ -257,7 +317,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 .context("TTFD_LISTEN_DATABASE_URL is not a PostgreSQL URL")
         })
         .transpose()?;
+    let rules = args.rules.load()?;
     let config = StateConfig {
+        rules,
         listen_options,
         event_buffer: args.event_buffer,
         retention: (args.event_retention_days > 0).then(|| RetentionConfig {
@@ -365,5 +427,16 @@ async fn run_keys(pool: &PgPool, command: KeysCommand) -> anyhow::Result<()> {
             println!("Revoked API key {name}.");
         }
     }
+    Ok(())
+}
+
+async fn start_season(pool: &PgPool, name: &str) -> anyhow::Result<()> {
+    let state = AppState::start(pool.clone(), &StateConfig::default())
+        .await
+        .map_err(|e| anyhow!(e.public_message_or_detail()))?;
+    let started = crate::service::seasons::start(&state, &crate::service::Actor::default(), name)
+        .await
+        .map_err(|e| anyhow!(e.public_message_or_detail()))?;
+    println!("Started season {} ({}).", started.name, started.id);
     Ok(())
 }

@@ -107,6 +107,7 @@ impl From<sqlx::Error> for AppError {
                 Some("23505") => return AppError::Conflict(unique_message(constraint)),
                 Some("23514") => return AppError::InvalidInput(check_message(constraint)),
                 Some("23503") => return AppError::NotFound("a referenced record does not exist".into()),
+                Some("22003") => return AppError::InvalidInput("a counter would pass the Int range".into()),
                 _ => {}
             }
         }

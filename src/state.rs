@@ -6,6 +6,7 @@ use sqlx::postgres::PgConnectOptions;
 
 use crate::auth::Keys;
 use crate::domain::RankTable;
+use crate::domain::rules::Rules;
 use crate::error::AppResult;
 use crate::events::{EventHub, HubConfig, RetentionConfig, spawn_retention};
 
@@ -17,6 +18,7 @@ pub struct AppState {
     pub ranks: Arc<RankTable>,
     pub events: EventHub,
     pub keys: Keys,
+    pub rules: Arc<Rules>,
 }
 
 #[derive(Clone, Debug)]
@@ -27,6 +29,7 @@ pub struct StateConfig {
     pub event_poll_interval: Duration,
     /// `None`: keep events forever.
     pub retention: Option<RetentionConfig>,
+    pub rules: Rules,
 }
 
 impl Default for StateConfig {
@@ -36,6 +39,7 @@ impl Default for StateConfig {
             event_buffer: 4096,
             event_poll_interval: Duration::from_secs(1),
             retention: None,
+            rules: Rules::default(),
         }
     }
 }
@@ -43,6 +47,11 @@ impl Default for StateConfig {
 impl AppState {
     pub async fn start(pool: PgPool, config: &StateConfig) -> AppResult<AppState> {
         let ranks = Arc::new(crate::db::ranks::load(&pool).await?);
+        config
+            .rules
+            .validate()
+            .map_err(crate::error::AppError::InvalidInput)?;
+        crate::db::achievements::sync_catalog(&pool, &config.rules.achievements).await?;
         let hub = HubConfig {
             listen_options: config
                 .listen_options
@@ -61,6 +70,7 @@ impl AppState {
             ranks,
             events,
             keys,
+            rules: Arc::new(config.rules.clone()),
         })
     }
 }

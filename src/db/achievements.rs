@@ -42,3 +42,59 @@ pub async fn unlocked_by(ex: impl PgExecutor<'_>, users: &[Uuid]) -> AppResult<V
     .fetch_all(ex)
     .await?)
 }
+
+/// Makes the catalog table match the rules (the rules file is the source of the catalog).
+pub async fn sync_catalog(
+    ex: impl PgExecutor<'_>,
+    catalog: &[crate::domain::rules::AchievementRule],
+) -> AppResult<()> {
+    let codes: Vec<&str> = catalog.iter().map(|a| a.code.as_str()).collect();
+    let names: Vec<&str> = catalog.iter().map(|a| a.name.as_str()).collect();
+    let descriptions: Vec<&str> = catalog.iter().map(|a| a.description.as_str()).collect();
+    let xp: Vec<i32> = catalog.iter().map(|a| a.reward_xp).collect();
+    let coins: Vec<i32> = catalog.iter().map(|a| a.reward_coins).collect();
+    sqlx::query(
+        "INSERT INTO achievements (code, name, description, reward_xp, reward_coins) \
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[]) \
+         ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description, \
+             reward_xp = EXCLUDED.reward_xp, reward_coins = EXCLUDED.reward_coins",
+    )
+    .bind(&codes)
+    .bind(&names)
+    .bind(&descriptions)
+    .bind(&xp)
+    .bind(&coins)
+    .execute(ex)
+    .await?;
+    Ok(())
+}
+
+pub async fn find(ex: impl PgExecutor<'_>, code: &str) -> AppResult<Option<AchievementRow>> {
+    Ok(sqlx::query_as(
+        "SELECT code, name, description, reward_xp, reward_coins FROM achievements WHERE code = $1",
+    )
+    .bind(code)
+    .fetch_optional(ex)
+    .await?)
+}
+
+pub async fn held(ex: impl PgExecutor<'_>, user: Uuid) -> AppResult<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT achievement_code FROM user_achievements WHERE user_id = $1")
+            .bind(user)
+            .fetch_all(ex)
+            .await?,
+    )
+}
+
+/// Records the unlock; false when the user already had it.
+pub async fn unlock(ex: impl PgExecutor<'_>, user: Uuid, code: &str) -> AppResult<bool> {
+    let done = sqlx::query(
+        "INSERT INTO user_achievements (user_id, achievement_code) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(user)
+    .bind(code)
+    .execute(ex)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -59,6 +59,7 @@ pub async fn page(
     board: Board,
     after: Option<LeaderboardCursor>,
     limit: i64,
+    offset: i64,
 ) -> AppResult<Page> {
     let s = board.score_column();
     // `s <= $1 AND (s < $1 OR id > $2)` keeps the index range scan starting at the cursor.
@@ -66,7 +67,7 @@ pub async fn page(
         "WITH page AS ( \
              SELECT {COLUMNS} FROM unified_users \
              WHERE $1::int IS NULL OR ({s} <= $1 AND ({s} < $1 OR id > $2)) \
-             ORDER BY {s} DESC, id LIMIT $3), \
+             ORDER BY {s} DESC, id LIMIT $3 OFFSET $4), \
          head AS (SELECT {s} AS score, id FROM page ORDER BY {s} DESC, id LIMIT 1) \
          SELECT page.*, \
              (SELECT count(*) FROM unified_users u, head WHERE u.{s} > head.score) AS above, \
@@ -78,6 +79,7 @@ pub async fn page(
         .bind(after.map(|c| c.score))
         .bind(after.map(|c| c.id))
         .bind(limit)
+        .bind(offset)
         .fetch_all(ex)
         .await?;
     let (above, before) = rows.first().map(|r| (r.above, r.before)).unwrap_or((0, 0));
@@ -96,4 +98,15 @@ pub async fn positions(ex: impl PgExecutor<'_>, board: Board, scores: &[i32]) ->
          FROM unnest($1::int[]) AS v(score)"
     );
     Ok(sqlx::query_as(&sql).bind(scores).fetch_all(ex).await?)
+}
+
+/// How many users come before `user` in the board's order.
+pub async fn index_of(ex: impl PgExecutor<'_>, board: Board, user: &UserRow) -> AppResult<i64> {
+    let s = board.score_column();
+    let sql = format!("SELECT count(*) FROM unified_users WHERE {s} > $1 OR ({s} = $1 AND id < $2)");
+    Ok(sqlx::query_scalar(&sql)
+        .bind(board.score(user))
+        .bind(user.id)
+        .fetch_one(ex)
+        .await?)
 }

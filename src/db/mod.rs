@@ -3,6 +3,7 @@
 
 pub mod achievements;
 pub mod api_keys;
+pub mod boosts;
 pub mod consumers;
 pub mod events;
 pub mod idempotency;
@@ -11,6 +12,7 @@ pub mod ledger;
 pub mod link_codes;
 pub mod owned;
 pub mod ranks;
+pub mod seasons;
 pub mod users;
 
 use std::time::Duration;

@@ -11,7 +11,7 @@ use crate::error::AppResult;
 pub const COLUMNS: &str = "id, telegram_id, discord_id, website_email, username, display_name, \
     xp, coins, rank_id, rewarded_rank_id, games_played, games_won, total_voice_time, \
     messages_sent, current_season_xp, daily_streak, last_daily, created_at, last_active, \
-    primary_platform";
+    primary_platform, time_zone, streak_freezes, last_daily_day, last_message_xp_at";
 
 #[derive(sqlx::FromRow, Clone, Debug)]
 pub struct UserRow {
@@ -35,6 +35,10 @@ pub struct UserRow {
     pub created_at: DateTime<Utc>,
     pub last_active: DateTime<Utc>,
     pub primary_platform: String,
+    pub time_zone: Option<String>,
+    pub streak_freezes: i32,
+    pub last_daily_day: Option<chrono::NaiveDate>,
+    pub last_message_xp_at: Option<DateTime<Utc>>,
 }
 
 impl UserRow {
@@ -216,7 +220,8 @@ pub async fn save_merged(tx: &mut PgConnection, u: &UserRow) -> AppResult<UserRo
         "UPDATE unified_users SET telegram_id = $2, discord_id = $3, website_email = $4, xp = $5, coins = $6, \
              rank_id = $7, rewarded_rank_id = $8, games_played = $9, games_won = $10, total_voice_time = $11, \
              messages_sent = $12, current_season_xp = $13, daily_streak = $14, last_daily = $15, \
-             created_at = $16, last_active = now() \
+             created_at = $16, time_zone = $17, streak_freezes = $18, last_daily_day = $19, \
+             last_message_xp_at = $20, last_active = now() \
          WHERE id = $1 RETURNING {COLUMNS}"
     );
     Ok(sqlx::query_as(&sql)
@@ -236,6 +241,10 @@ pub async fn save_merged(tx: &mut PgConnection, u: &UserRow) -> AppResult<UserRo
         .bind(u.daily_streak)
         .bind(u.last_daily)
         .bind(u.created_at)
+        .bind(&u.time_zone)
+        .bind(u.streak_freezes)
+        .bind(u.last_daily_day)
+        .bind(u.last_message_xp_at)
         .fetch_one(tx)
         .await?)
 }
@@ -259,4 +268,58 @@ pub async fn repoint(tx: &mut PgConnection, from: Uuid, into: Uuid) -> AppResult
     .execute(&mut *tx)
     .await?;
     Ok(())
+}
+
+/// Counts activity: one game (won or not), voice seconds, one message; `message_xp_at` moves the
+/// message cooldown when this message earned XP.
+pub struct Activity {
+    pub games: i32,
+    pub wins: i32,
+    pub voice_seconds: i32,
+    pub messages: i32,
+    pub message_xp_at: Option<DateTime<Utc>>,
+}
+
+pub async fn add_activity(tx: &mut PgConnection, id: Uuid, a: &Activity) -> AppResult<UserRow> {
+    let sql = format!(
+        "UPDATE unified_users SET games_played = games_played + $2, games_won = games_won + $3, \
+             total_voice_time = total_voice_time + $4, messages_sent = messages_sent + $5, \
+             last_message_xp_at = COALESCE($6, last_message_xp_at), last_active = now() \
+         WHERE id = $1 RETURNING {COLUMNS}"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(id)
+        .bind(a.games)
+        .bind(a.wins)
+        .bind(a.voice_seconds)
+        .bind(a.messages)
+        .bind(a.message_xp_at)
+        .fetch_one(tx)
+        .await?)
+}
+
+pub async fn save_daily(
+    tx: &mut PgConnection,
+    id: Uuid,
+    streak: i32,
+    freezes: i32,
+    day: chrono::NaiveDate,
+) -> AppResult<UserRow> {
+    let sql = format!(
+        "UPDATE unified_users SET daily_streak = $2, streak_freezes = $3, last_daily_day = $4, \
+             last_daily = now(), last_active = now() \
+         WHERE id = $1 RETURNING {COLUMNS}"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(id)
+        .bind(streak)
+        .bind(freezes)
+        .bind(day)
+        .fetch_one(tx)
+        .await?)
+}
+
+pub async fn set_time_zone(ex: impl PgExecutor<'_>, id: Uuid, zone: Option<&str>) -> AppResult<UserRow> {
+    let sql = format!("UPDATE unified_users SET time_zone = $2 WHERE id = $1 RETURNING {COLUMNS}");
+    Ok(sqlx::query_as(&sql).bind(id).bind(zone).fetch_one(ex).await?)
 }

@@ -7,6 +7,7 @@ mod linking;
 pub mod loaders;
 mod mutation;
 pub mod phases;
+mod progression;
 mod query;
 mod types;
 
@@ -16,7 +17,12 @@ pub use events::Subscription;
 
 /// Every query field: the core ones and the event ones.
 #[derive(MergedObject, Default)]
-pub struct Query(query::CoreQuery, events::EventQuery, ledger::LedgerQuery);
+pub struct Query(
+    query::CoreQuery,
+    events::EventQuery,
+    ledger::LedgerQuery,
+    progression::ProgressionQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
@@ -24,6 +30,7 @@ pub struct Mutation(
     events::EventMutation,
     linking::LinkMutation,
     ledger::LedgerMutation,
+    progression::ProgressionMutation,
 );
 
 pub type TtfdSchema = Schema<Query, Mutation, Subscription>;

@@ -43,6 +43,10 @@ impl CoreQuery {
         #[graphql(default = 10)] first: Option<i32>,
         after: Option<String>,
         #[graphql(default_with = "Some(LeaderboardScope::AllTime)")] scope: Option<LeaderboardScope>,
+        #[graphql(
+            desc = "Centre the page on this user: the entries just above and below them (instead of `after`)."
+        )]
+        around: Option<UserRef>,
     ) -> Result<LeaderboardConnection> {
         let first = first.unwrap_or(10);
         let scope = scope.unwrap_or(LeaderboardScope::AllTime);
@@ -56,7 +60,23 @@ impl CoreQuery {
                     .ok_or_else(|| AppError::invalid("after is not a cursor of this leaderboard"))
             })
             .transpose()?;
-        let mut page = leaderboard::page(&state(ctx).pool, board, after, i64::from(first) + 1).await?;
+        let offset = match around {
+            None => 0,
+            Some(user_ref) => {
+                if after.is_some() {
+                    return Err(AppError::invalid("give either after or around, not both").into());
+                }
+                let key = user_ref.key()?;
+                actor(ctx).authorize(&Action::Lookup(&key))?;
+                let user = service::users::find(state(ctx), &key)
+                    .await?
+                    .ok_or_else(service::users::not_found)?;
+                let index = leaderboard::index_of(&state(ctx).pool, board, &user).await?;
+                (index - i64::from(first / 2)).max(0)
+            }
+        };
+        let mut page =
+            leaderboard::page(&state(ctx).pool, board, after, i64::from(first) + 1, offset).await?;
         let has_next_page = page.rows.len() > first as usize;
         page.rows.truncate(first as usize);
         let scores: Vec<i32> = page.rows.iter().map(|u| board.score(u)).collect();

@@ -180,6 +180,50 @@ impl User {
     async fn last_active(&self) -> DateTime<Utc> {
         self.0.last_active
     }
+    /// Games won / games played; null before the first game.
+    async fn win_rate(&self) -> Option<f64> {
+        (self.0.games_played > 0).then(|| f64::from(self.0.games_won) / f64::from(self.0.games_played))
+    }
+    /// Position on the current season's leaderboard; ties share a position.
+    async fn season_position(&self, ctx: &Context<'_>) -> Result<i32> {
+        let key = (Board::Season, self.0.current_season_xp);
+        let position = loaders(ctx)?.positions.load_one(key).await?.unwrap_or(1);
+        Ok(i32::try_from(position).unwrap_or(i32::MAX))
+    }
+    /// How far into the current rank and how much is left to the next.
+    async fn rank_progress(&self, ctx: &Context<'_>) -> Result<RankProgress> {
+        let current = rank_by_id(ctx, self.0.rank_id)?;
+        let next = state(ctx).ranks.next(self.0.rank_id).cloned();
+        let into = self.0.xp - current.required_xp;
+        let (needed, percent) = match &next {
+            Some(n) => {
+                let span = n.required_xp - current.required_xp;
+                (
+                    Some(n.required_xp - self.0.xp),
+                    f64::from(into) * 100.0 / f64::from(span.max(1)),
+                )
+            }
+            None => (None, 100.0),
+        };
+        Ok(RankProgress {
+            xp_into_rank: into,
+            xp_to_next_rank: needed,
+            percent,
+        })
+    }
+    /// The user's IANA time zone for daily claims (null: the community's).
+    async fn time_zone(&self) -> Option<&str> {
+        self.0.time_zone.as_deref()
+    }
+    /// Streak freezes held: each covers one missed day.
+    async fn streak_freezes(&self) -> i32 {
+        self.0.streak_freezes
+    }
+    /// Final standings of the ended seasons the user scored in.
+    async fn season_standings(&self, ctx: &Context<'_>) -> Result<Vec<super::progression::SeasonStanding>> {
+        let rows = crate::db::seasons::of_user(&state(ctx).pool, self.0.id).await?;
+        Ok(rows.into_iter().map(super::progression::SeasonStanding).collect())
+    }
     /// All-time leaderboard position, 1 = most xp; ties share a position.
     async fn position(&self, ctx: &Context<'_>) -> Result<i32> {
         let position = loaders(ctx)?
@@ -225,6 +269,15 @@ impl UserAchievement {
 }
 
 #[derive(SimpleObject)]
+pub struct RankProgress {
+    pub xp_into_rank: i32,
+    /// Null at the top rank.
+    pub xp_to_next_rank: Option<i32>,
+    /// 0..100; 100 at the top rank.
+    pub percent: f64,
+}
+
+#[derive(SimpleObject)]
 pub struct PageInfo {
     pub has_next_page: bool,
     pub end_cursor: Option<String>,
@@ -263,7 +316,7 @@ impl LeaderboardConnection {
     }
 }
 
-async fn load_user(ctx: &Context<'_>, id: uuid::Uuid) -> Result<User> {
+pub async fn load_user(ctx: &Context<'_>, id: uuid::Uuid) -> Result<User> {
     let row = loaders(ctx)?.users.load_one(id).await?;
     Ok(User(row.ok_or_else(|| {
         AppError::NotFound("the user no longer exists".into())

@@ -50,6 +50,7 @@ pub async fn revert(state: &AppState, actor: &Actor, event_id: Uuid) -> AppResul
     let note = Note {
         reason: Some("revert"),
         revert_of: Some(event_id),
+        multiplier: None,
     };
     let revert_event = if kind == Some(EventType::XpChange) {
         apply_xp(&mut tx, state, actor, source, &user, undo, note)

@@ -243,6 +243,10 @@ pub fn merged(table: &RankTable, into: &UserRow, from: &UserRow) -> Result<(User
     m.daily_streak = into.daily_streak.max(from.daily_streak);
     m.last_daily = into.last_daily.max(from.last_daily);
     m.created_at = into.created_at.min(from.created_at);
+    m.streak_freezes = into.streak_freezes.max(from.streak_freezes);
+    m.last_daily_day = into.last_daily_day.max(from.last_daily_day);
+    m.time_zone = into.time_zone.clone().or_else(|| from.time_zone.clone());
+    m.last_message_xp_at = into.last_message_xp_at.max(from.last_message_xp_at);
     Ok((m, outcome))
 }
 
@@ -273,6 +277,10 @@ mod tests {
             created_at: Utc::now(),
             last_active: Utc::now(),
             primary_platform: "telegram".into(),
+            time_zone: None,
+            streak_freezes: 0,
+            last_daily_day: None,
+            last_message_xp_at: None,
         }
     }
 

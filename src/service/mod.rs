@@ -1,11 +1,15 @@
 //! Use cases: each mutation is one transaction that locks what it changes, applies the pure
 //! rules from `domain`, writes through `db` and appends its events.
 
+pub mod achievements;
+pub mod activity;
+pub mod daily;
 pub mod events;
 pub mod idempotency;
 pub mod ledger;
 pub mod linking;
 pub mod progress;
+pub mod seasons;
 pub mod users;
 
 use uuid::Uuid;

@@ -9,9 +9,10 @@ use uuid::Uuid;
 use super::Actor;
 use super::idempotency::{Idempotency, record_if, replay_or};
 use super::users::not_found;
+use crate::db::boosts;
 use crate::db::events::{self, NewEvent};
 use crate::db::users::{self, UserRow};
-use crate::domain::{EventType, Platform, UserKey, validate, xp};
+use crate::domain::{EventType, Platform, UserKey, activity, validate, xp};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -33,21 +34,56 @@ pub struct CoinsChange {
     pub coins: i32,
 }
 
-/// Why a change happened: the caller's reason, and the event it reverts, if any.
+/// Why a change happened: the caller's reason, the event it reverts, the boost applied.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Note<'a> {
     pub reason: Option<&'a str>,
     pub revert_of: Option<Uuid>,
+    pub multiplier: Option<f64>,
 }
 
-impl Note<'_> {
+impl<'a> Note<'a> {
+    pub fn because(reason: Option<&'a str>) -> Note<'a> {
+        Note {
+            reason,
+            ..Note::default()
+        }
+    }
+
     fn annotate(&self, mut data: serde_json::Value) -> serde_json::Value {
         data["reason"] = json!(self.reason);
         if let Some(id) = self.revert_of {
             data["revertOf"] = json!(id);
         }
+        if let Some(m) = self.multiplier {
+            data["multiplier"] = json!(m);
+        }
         data
     }
+}
+
+/// Earned XP: the boosts in force for the user multiply a gain (rounding down) and the
+/// multiplier is recorded on the `xp_change` event. Losses are applied as they are.
+pub async fn gain_xp(
+    tx: &mut PgConnection,
+    state: &AppState,
+    actor: &Actor,
+    source: Platform,
+    user: &UserRow,
+    xp: i32,
+    note: Note<'_>,
+) -> AppResult<(XpChange, Option<Uuid>)> {
+    let multipliers = if xp > 0 {
+        boosts::in_force(&mut *tx, user.id).await?
+    } else {
+        Vec::new()
+    };
+    let (boosted, factor) = activity::boosted(xp, &multipliers);
+    let note = Note {
+        multiplier: Some(factor),
+        ..note
+    };
+    apply_xp(tx, state, actor, source, user, boosted, note).await
 }
 
 pub async fn award_xp(
@@ -72,20 +108,21 @@ pub async fn award_xp(
     if let Some(previous) = replay_or(idem.as_ref(), &mut tx).await? {
         return Ok(previous);
     }
-    let note = Note {
-        reason: reason.as_deref(),
-        revert_of: None,
-    };
-    let (change, _) = apply_xp(
+    let source = actor.source(key, &user);
+    let (change, _) = gain_xp(
         &mut tx,
         state,
         actor,
-        actor.source(key, &user),
+        source,
         &user,
         delta,
-        note,
+        Note::because(reason.as_deref()),
     )
     .await?;
+    let user = users::lock(&mut tx, &UserKey::Id(user.id))
+        .await?
+        .ok_or_else(not_found)?;
+    super::achievements::unlock_earned(&mut tx, state, actor, source, user).await?;
     record_if(idem.as_ref(), &mut tx, &change).await?;
     tx.commit().await?;
     Ok(change)
@@ -171,10 +208,7 @@ pub async fn adjust_coins(
     if let Some(previous) = replay_or(idem.as_ref(), &mut tx).await? {
         return Ok(previous);
     }
-    let note = Note {
-        reason: reason.as_deref(),
-        revert_of: None,
-    };
+    let note = Note::because(reason.as_deref());
     let (change, _) = apply_coins(&mut tx, actor, actor.source(key, &user), &user, delta, note).await?;
     record_if(idem.as_ref(), &mut tx, &change).await?;
     tx.commit().await?;

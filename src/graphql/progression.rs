@@ -1,0 +1,283 @@
+//! Activity, daily claims, achievements, boosts and seasons.
+
+use async_graphql::{Context, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::types::{User, UserRef, XpChange, actor, loaders, state};
+use crate::db::boosts::{self, BoostRow};
+use crate::db::seasons::{self, SeasonRow, StandingRow};
+use crate::domain::access::Action;
+use crate::error::AppError;
+use crate::service::activity::{self, Kind};
+use crate::service::{achievements, daily, seasons as season_service};
+
+/// A daily claim's outcome.
+pub struct DailyClaim(pub daily::DailyClaim);
+
+#[Object]
+impl DailyClaim {
+    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+        super::types::load_user(ctx, self.0.user_id).await
+    }
+    async fn streak(&self) -> i32 {
+        self.0.streak
+    }
+    async fn reward_coins(&self) -> i32 {
+        self.0.reward_coins
+    }
+    async fn reward_xp(&self) -> i32 {
+        self.0.reward_xp
+    }
+    /// Streak freezes this claim used up to cover missed days.
+    async fn freezes_used(&self) -> i32 {
+        self.0.freezes_used
+    }
+}
+
+/// A community-wide (no user) or personal XP boost.
+pub struct XpBoost(pub BoostRow);
+
+#[Object]
+impl XpBoost {
+    async fn id(&self) -> async_graphql::ID {
+        async_graphql::ID(self.0.id.to_string())
+    }
+    async fn user_id(&self) -> Option<async_graphql::ID> {
+        self.0.user_id.map(|u| async_graphql::ID(u.to_string()))
+    }
+    async fn multiplier(&self) -> f64 {
+        self.0.multiplier
+    }
+    async fn starts_at(&self) -> DateTime<Utc> {
+        self.0.starts_at
+    }
+    async fn ends_at(&self) -> DateTime<Utc> {
+        self.0.ends_at
+    }
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct Season {
+    pub id: i32,
+    pub name: String,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub current: bool,
+}
+
+impl From<SeasonRow> for Season {
+    fn from(s: SeasonRow) -> Season {
+        Season {
+            current: s.ended_at.is_none(),
+            id: s.id,
+            name: s.name,
+            started_at: s.started_at,
+            ended_at: s.ended_at,
+        }
+    }
+}
+
+/// A user's final place in an ended season.
+pub struct SeasonStanding(pub StandingRow);
+
+#[Object]
+impl SeasonStanding {
+    async fn season_id(&self) -> i32 {
+        self.0.season_id
+    }
+    async fn position(&self) -> i32 {
+        self.0.position
+    }
+    async fn xp(&self) -> i32 {
+        self.0.xp
+    }
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        Ok(loaders(ctx)?.users.load_one(self.0.user_id).await?.map(User))
+    }
+    /// Pass as `after` for the next page.
+    async fn cursor(&self) -> String {
+        format!("{}:{}", self.0.position, self.0.user_id)
+    }
+}
+
+#[derive(Default)]
+pub struct ProgressionQuery;
+
+#[Object]
+impl ProgressionQuery {
+    /// Every season, the current one last.
+    async fn seasons(&self, ctx: &Context<'_>) -> Result<Vec<Season>> {
+        Ok(seasons::list(&state(ctx).pool)
+            .await?
+            .into_iter()
+            .map(Season::from)
+            .collect())
+    }
+
+    /// The frozen final standings of an ended season, best first.
+    async fn season_standings(
+        &self,
+        ctx: &Context<'_>,
+        season: i32,
+        #[graphql(default = 50)] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Vec<SeasonStanding>> {
+        let first = first.unwrap_or(50);
+        if !(1..=super::MAX_PAGE).contains(&first) {
+            return Err(AppError::invalid(format!("first must be between 1 and {}", super::MAX_PAGE)).into());
+        }
+        let after = after
+            .map(|a| {
+                let (pos, id) = a.split_once(':')?;
+                Some((pos.parse().ok()?, id.parse().ok()?))
+            })
+            .map(|parsed| parsed.ok_or_else(|| AppError::invalid("after is not a standings cursor")))
+            .transpose()?;
+        let rows = seasons::standings(&state(ctx).pool, season, after, i64::from(first)).await?;
+        Ok(rows.into_iter().map(SeasonStanding).collect())
+    }
+
+    /// Admin: boosts in force or still to come.
+    async fn xp_boosts(&self, ctx: &Context<'_>) -> Result<Vec<XpBoost>> {
+        actor(ctx).authorize(&Action::Administer)?;
+        Ok(boosts::current(&state(ctx).pool)
+            .await?
+            .into_iter()
+            .map(XpBoost)
+            .collect())
+    }
+}
+
+#[derive(Default)]
+pub struct ProgressionMutation;
+
+#[Object]
+impl ProgressionMutation {
+    /// A game played. Without `xp` the rules decide it (win or loss).
+    async fn record_game(
+        &self,
+        ctx: &Context<'_>,
+        user: UserRef,
+        game_type: String,
+        won: bool,
+        xp: Option<i32>,
+        idempotency_key: Option<String>,
+    ) -> Result<XpChange> {
+        let key = user.key()?;
+        actor(ctx).authorize(&Action::ChangeProgress(&key))?;
+        let kind = Kind::Game { game_type, won };
+        let change =
+            activity::record(state(ctx), actor(ctx), &key, kind, xp, idempotency_key.as_deref()).await?;
+        Ok(XpChange(change))
+    }
+
+    /// A voice session of `seconds` (at most a day). Without `xp`: per whole minute.
+    async fn record_voice_time(
+        &self,
+        ctx: &Context<'_>,
+        user: UserRef,
+        seconds: i32,
+        xp: Option<i32>,
+        idempotency_key: Option<String>,
+    ) -> Result<XpChange> {
+        let key = user.key()?;
+        actor(ctx).authorize(&Action::ChangeProgress(&key))?;
+        let kind = Kind::Voice { seconds };
+        let change =
+            activity::record(state(ctx), actor(ctx), &key, kind, xp, idempotency_key.as_deref()).await?;
+        Ok(XpChange(change))
+    }
+
+    /// A message. It earns XP at most once per cooldown; inside it, it is counted with 0 XP.
+    async fn record_message(
+        &self,
+        ctx: &Context<'_>,
+        user: UserRef,
+        xp: Option<i32>,
+        idempotency_key: Option<String>,
+    ) -> Result<XpChange> {
+        let key = user.key()?;
+        actor(ctx).authorize(&Action::ChangeProgress(&key))?;
+        let change = activity::record(
+            state(ctx),
+            actor(ctx),
+            &key,
+            Kind::Message,
+            xp,
+            idempotency_key.as_deref(),
+        )
+        .await?;
+        Ok(XpChange(change))
+    }
+
+    /// ALREADY_CLAIMED when today's claim was made (today in the user's time zone).
+    async fn claim_daily(
+        &self,
+        ctx: &Context<'_>,
+        user: UserRef,
+        idempotency_key: Option<String>,
+    ) -> Result<DailyClaim> {
+        let key = user.key()?;
+        actor(ctx).authorize(&Action::ChangeProgress(&key))?;
+        Ok(DailyClaim(
+            daily::claim_daily(state(ctx), actor(ctx), &key, idempotency_key.as_deref()).await?,
+        ))
+    }
+
+    /// Sets the user's IANA time zone for daily claims; null returns to the community's.
+    async fn set_user_time_zone(
+        &self,
+        ctx: &Context<'_>,
+        user: UserRef,
+        time_zone: Option<String>,
+    ) -> Result<User> {
+        let key = user.key()?;
+        actor(ctx).authorize(&Action::ChangeProgress(&key))?;
+        Ok(User(
+            daily::set_time_zone(state(ctx), &key, time_zone.as_deref()).await?,
+        ))
+    }
+
+    /// Admin: grants an achievement (with its rewards); a no-op when the user has it.
+    async fn grant_achievement(&self, ctx: &Context<'_>, user: UserRef, code: String) -> Result<User> {
+        actor(ctx).authorize(&Action::Administer)?;
+        let key = user.key()?;
+        Ok(User(
+            achievements::grant(state(ctx), actor(ctx), &key, &code).await?,
+        ))
+    }
+
+    /// Admin: an XP boost for everyone (no `user`) or one user, from `startsAt` (default now)
+    /// until `endsAt`. Boosts in force multiply together; XP rounds down.
+    async fn create_xp_boost(
+        &self,
+        ctx: &Context<'_>,
+        multiplier: f64,
+        starts_at: Option<DateTime<Utc>>,
+        ends_at: DateTime<Utc>,
+        user: Option<UserRef>,
+        reason: Option<String>,
+    ) -> Result<XpBoost> {
+        actor(ctx).authorize(&Action::Administer)?;
+        let key = user.map(|u| u.key()).transpose()?;
+        let boost = season_service::create_boost(
+            state(ctx),
+            key.as_ref(),
+            multiplier,
+            starts_at,
+            ends_at,
+            reason.as_deref(),
+        )
+        .await?;
+        Ok(XpBoost(boost))
+    }
+
+    /// Admin: ends the current season (its standings are kept) and starts a new one.
+    async fn start_season(&self, ctx: &Context<'_>, name: String) -> Result<Season> {
+        actor(ctx).authorize(&Action::Administer)?;
+        Ok(season_service::start(state(ctx), actor(ctx), &name).await?.into())
+    }
+}

@@ -1,0 +1,105 @@
+//! Unlocking achievements inside the transaction of the change that earned them.
+
+use serde_json::json;
+
+use super::Actor;
+use super::progress::{Note, apply_coins, apply_xp};
+use crate::db::achievements;
+use crate::db::events::{self, NewEvent};
+use crate::db::users::{self, UserRow};
+use crate::domain::achievements::{Standing, newly_earned};
+use crate::domain::{EventType, Platform, UserKey};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+fn standing(state: &AppState, u: &UserRow) -> Standing {
+    Standing {
+        games_played: u.games_played,
+        games_won: u.games_won,
+        voice_seconds: u.total_voice_time,
+        messages_sent: u.messages_sent,
+        daily_streak: u.daily_streak,
+        xp: u.xp,
+        tier: state.ranks.get(u.rank_id).map(|r| r.tier),
+    }
+}
+
+/// Unlocks everything `user` (locked by the caller) has now earned, each exactly once, paying
+/// its rewards; rewards can earn more (XP reaching a tier), so it repeats until nothing new.
+pub async fn unlock_earned(
+    tx: &mut sqlx::PgConnection,
+    state: &AppState,
+    actor: &Actor,
+    source: Platform,
+    mut user: UserRow,
+) -> AppResult<UserRow> {
+    loop {
+        let held = achievements::held(&mut *tx, user.id).await?;
+        let earned: Vec<_> = newly_earned(&state.rules.achievements, &standing(state, &user), &held)
+            .into_iter()
+            .map(|a| a.code.clone())
+            .collect();
+        if earned.is_empty() {
+            return Ok(user);
+        }
+        for code in earned {
+            user = unlock(tx, state, actor, source, user, &code).await?;
+        }
+    }
+}
+
+/// Unlocks one achievement for a locked user (no-op when held) and pays its rewards.
+async fn unlock(
+    tx: &mut sqlx::PgConnection,
+    state: &AppState,
+    actor: &Actor,
+    source: Platform,
+    user: UserRow,
+    code: &str,
+) -> AppResult<UserRow> {
+    let Some(a) = achievements::find(&mut *tx, code).await? else {
+        return Err(AppError::NotFound(format!("no achievement {code}")));
+    };
+    if !achievements::unlock(&mut *tx, user.id, code).await? {
+        return Ok(user);
+    }
+    let event = NewEvent {
+        user_id: user.id,
+        event_type: EventType::AchievementUnlock,
+        source,
+        data: json!({ "code": a.code, "name": a.name, "rewardXp": a.reward_xp, "rewardCoins": a.reward_coins }),
+    };
+    events::append(tx, actor.key_id(), &[event]).await?;
+    let reason = format!("achievement:{code}");
+    let note = Note::because(Some(&reason));
+    let mut user = user;
+    // At the very top of the Int range a reward is cut to what still fits.
+    let reward_xp = a.reward_xp.min(i32::MAX - user.xp);
+    if reward_xp > 0 {
+        apply_xp(tx, state, actor, source, &user, reward_xp, note).await?;
+        user = users::lock(tx, &UserKey::Id(user.id))
+            .await?
+            .ok_or_else(super::users::not_found)?;
+    }
+    let reward_coins = a.reward_coins.min(i32::MAX - user.coins);
+    if reward_coins > 0 {
+        apply_coins(tx, actor, source, &user, reward_coins, note).await?;
+        user = users::lock(tx, &UserKey::Id(user.id))
+            .await?
+            .ok_or_else(super::users::not_found)?;
+    }
+    Ok(user)
+}
+
+/// An admin's grant: unlocks `code` for the user (no-op when held), with its rewards.
+pub async fn grant(state: &AppState, actor: &Actor, key: &UserKey, code: &str) -> AppResult<UserRow> {
+    let mut tx = state.pool.begin().await?;
+    let user = users::lock(&mut tx, key)
+        .await?
+        .ok_or_else(super::users::not_found)?;
+    let source = actor.source(key, &user);
+    let user = unlock(&mut tx, state, actor, source, user, code).await?;
+    let user = unlock_earned(&mut tx, state, actor, source, user).await?;
+    tx.commit().await?;
+    Ok(user)
+}

@@ -1,0 +1,163 @@
+//! Activity from the platforms: games, voice time, messages. Each updates its counters and
+//! lastActive, earns XP by the rules (or the XP the caller names), writes its event, and
+//! unlocks what it earned, in one transaction.
+
+use chrono::Utc;
+use serde_json::json;
+
+use super::Actor;
+use super::idempotency::{Idempotency, record_if, replay_or};
+use super::progress::{Note, XpChange, gain_xp};
+use super::users::not_found;
+use crate::db::events::{self, NewEvent};
+use crate::db::users::{self, Activity};
+use crate::domain::{EventType, UserKey, activity, validate};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// Most XP one activity may name.
+pub const MAX_ACTIVITY_XP: i32 = 100_000;
+
+pub enum Kind {
+    Game { game_type: String, won: bool },
+    Voice { seconds: i32 },
+    Message,
+}
+
+impl Kind {
+    fn operation(&self) -> &'static str {
+        match self {
+            Kind::Game { .. } => "recordGame",
+            Kind::Voice { .. } => "recordVoiceTime",
+            Kind::Message => "recordMessage",
+        }
+    }
+
+    fn fingerprint(&self) -> String {
+        match self {
+            Kind::Game { game_type, won } => format!("{game_type}|{won}"),
+            Kind::Voice { seconds } => seconds.to_string(),
+            Kind::Message => String::new(),
+        }
+    }
+}
+
+pub async fn record(
+    state: &AppState,
+    actor: &Actor,
+    key: &UserKey,
+    kind: Kind,
+    xp: Option<i32>,
+    idempotency_key: Option<&str>,
+) -> AppResult<XpChange> {
+    let rules = &state.rules;
+    let kind = match kind {
+        Kind::Game { game_type, won } => {
+            let game_type = game_type.trim().to_owned();
+            if game_type.is_empty()
+                || game_type.chars().count() > 64
+                || game_type.chars().any(char::is_control)
+            {
+                return Err(AppError::invalid("gameType must be 1 to 64 characters"));
+            }
+            Kind::Game { game_type, won }
+        }
+        Kind::Voice { seconds } => {
+            activity::check_voice_seconds(rules, seconds).map_err(AppError::InvalidInput)?;
+            Kind::Voice { seconds }
+        }
+        Kind::Message => Kind::Message,
+    };
+    if xp.is_some_and(|x| !(0..=MAX_ACTIVITY_XP).contains(&x)) {
+        return Err(AppError::invalid(format!(
+            "xp must be between 0 and {MAX_ACTIVITY_XP}"
+        )));
+    }
+    let idempotency_key = validate::idempotency_key(idempotency_key).map_err(AppError::InvalidInput)?;
+
+    let mut tx = state.pool.begin().await?;
+    let user = users::lock(&mut tx, key).await?.ok_or_else(not_found)?;
+    let scope = actor.scope();
+    let fingerprint = format!("{}|{}|{xp:?}", user.id, kind.fingerprint());
+    let idem = Idempotency::new(&scope, idempotency_key, kind.operation(), fingerprint);
+    if let Some(previous) = replay_or(idem.as_ref(), &mut tx).await? {
+        return Ok(previous);
+    }
+
+    let now = Utc::now();
+    let (counted, base_xp, event_type, mut data) = match &kind {
+        Kind::Game { game_type, won } => (
+            Activity {
+                games: 1,
+                wins: i32::from(*won),
+                voice_seconds: 0,
+                messages: 0,
+                message_xp_at: None,
+            },
+            xp.unwrap_or_else(|| activity::game_xp(rules, *won)),
+            EventType::GamePlayed,
+            json!({ "gameType": game_type, "won": won }),
+        ),
+        Kind::Voice { seconds } => (
+            Activity {
+                games: 0,
+                wins: 0,
+                voice_seconds: *seconds,
+                messages: 0,
+                message_xp_at: None,
+            },
+            xp.unwrap_or_else(|| activity::voice_xp(rules, *seconds)),
+            EventType::VoiceTime,
+            json!({ "seconds": seconds }),
+        ),
+        Kind::Message => {
+            // Inside the cooldown a message counts but earns nothing. The row lock makes
+            // concurrent messages see each other's cooldown.
+            let earns = activity::message_earns(rules, user.last_message_xp_at, now);
+            let earned = if earns {
+                xp.unwrap_or(rules.messages.xp_per_message)
+            } else {
+                0
+            };
+            (
+                Activity {
+                    games: 0,
+                    wins: 0,
+                    voice_seconds: 0,
+                    messages: 1,
+                    message_xp_at: earns.then_some(now),
+                },
+                earned,
+                EventType::MessageSent,
+                json!({ "cooldown": !earns }),
+            )
+        }
+    };
+    let counted_user = users::add_activity(&mut tx, user.id, &counted).await?;
+    let source = actor.source(key, &user);
+    let (change, _) = gain_xp(
+        &mut tx,
+        state,
+        actor,
+        source,
+        &counted_user,
+        base_xp,
+        Note::default(),
+    )
+    .await?;
+    data["xp"] = json!(change.delta);
+    let event = NewEvent {
+        user_id: user.id,
+        event_type,
+        source,
+        data,
+    };
+    events::append(&mut tx, actor.key_id(), &[event]).await?;
+    let user = users::lock(&mut tx, &UserKey::Id(user.id))
+        .await?
+        .ok_or_else(not_found)?;
+    super::achievements::unlock_earned(&mut tx, state, actor, source, user).await?;
+    record_if(idem.as_ref(), &mut tx, &change).await?;
+    tx.commit().await?;
+    Ok(change)
+}

@@ -1,0 +1,112 @@
+//! Daily claims and users' time zones.
+
+use chrono::Utc;
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::Actor;
+use super::idempotency::{Idempotency, record_if, replay_or};
+use super::progress::{Note, apply_coins, apply_xp};
+use super::users::not_found;
+use crate::db::events::{self, NewEvent};
+use crate::db::users::{self, UserRow};
+use crate::domain::streak::{ClaimError, StreakState, claim};
+use crate::domain::{EventType, UserKey, validate};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct DailyClaim {
+    pub user_id: Uuid,
+    pub streak: i32,
+    pub reward_coins: i32,
+    pub reward_xp: i32,
+    pub freezes_used: i32,
+}
+
+pub fn zone_of(state: &AppState, user: &UserRow) -> Tz {
+    user.time_zone
+        .as_deref()
+        .or(Some(state.rules.time_zone.as_str()))
+        .and_then(|z| z.parse().ok())
+        .unwrap_or(Tz::UTC)
+}
+
+/// Claims today's reward, today being the user's own calendar day. A second claim on the same
+/// day, also a racing one, is ALREADY_CLAIMED and changes nothing.
+pub async fn claim_daily(
+    state: &AppState,
+    actor: &Actor,
+    key: &UserKey,
+    idempotency_key: Option<&str>,
+) -> AppResult<DailyClaim> {
+    let idempotency_key = validate::idempotency_key(idempotency_key).map_err(AppError::InvalidInput)?;
+    let mut tx = state.pool.begin().await?;
+    let user = users::lock(&mut tx, key).await?.ok_or_else(not_found)?;
+    let scope = actor.scope();
+    let idem = Idempotency::new(&scope, idempotency_key, "claimDaily", user.id.to_string());
+    if let Some(previous) = replay_or(idem.as_ref(), &mut tx).await? {
+        return Ok(previous);
+    }
+    let today = Utc::now().with_timezone(&zone_of(state, &user)).date_naive();
+    let before = StreakState {
+        streak: user.daily_streak,
+        last_day: user.last_daily_day,
+        freezes: user.streak_freezes,
+    };
+    let outcome = claim(&state.rules.daily, before, today).map_err(|ClaimError::AlreadyClaimed| {
+        AppError::AlreadyClaimed(format!("the daily reward for {today} was already claimed"))
+    })?;
+    let saved = users::save_daily(&mut tx, user.id, outcome.streak, outcome.freezes, today).await?;
+    let source = actor.source(key, &user);
+    let event = NewEvent {
+        user_id: user.id,
+        event_type: EventType::DailyClaimed,
+        source,
+        data: json!({
+            "day": today, "streak": outcome.streak, "rewardCoins": outcome.reward_coins,
+            "rewardXp": outcome.reward_xp, "freezesUsed": outcome.freezes_used, "freezes": outcome.freezes,
+        }),
+    };
+    events::append(&mut tx, actor.key_id(), &[event]).await?;
+    let note = Note::because(Some("daily"));
+    let mut current = saved;
+    if outcome.reward_coins > 0 {
+        apply_coins(&mut tx, actor, source, &current, outcome.reward_coins, note).await?;
+        current = users::lock(&mut tx, &UserKey::Id(user.id))
+            .await?
+            .ok_or_else(not_found)?;
+    }
+    if outcome.reward_xp > 0 {
+        apply_xp(&mut tx, state, actor, source, &current, outcome.reward_xp, note).await?;
+        current = users::lock(&mut tx, &UserKey::Id(user.id))
+            .await?
+            .ok_or_else(not_found)?;
+    }
+    super::achievements::unlock_earned(&mut tx, state, actor, source, current).await?;
+    let result = DailyClaim {
+        user_id: user.id,
+        streak: outcome.streak,
+        reward_coins: outcome.reward_coins,
+        reward_xp: outcome.reward_xp,
+        freezes_used: outcome.freezes_used,
+    };
+    record_if(idem.as_ref(), &mut tx, &result).await?;
+    tx.commit().await?;
+    Ok(result)
+}
+
+/// Sets (or with `None` clears) the user's IANA time zone for daily claims.
+pub async fn set_time_zone(state: &AppState, key: &UserKey, zone: Option<&str>) -> AppResult<UserRow> {
+    if let Some(z) = zone
+        && z.parse::<Tz>().is_err()
+    {
+        return Err(AppError::invalid(
+            "timeZone must be an IANA zone such as Europe/Moscow",
+        ));
+    }
+    let user = users::find(&state.pool, key).await?.ok_or_else(not_found)?;
+    users::set_time_zone(&state.pool, user.id, zone).await
+}

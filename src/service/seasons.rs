@@ -1,0 +1,71 @@
+//! Seasons and XP boosts (admin operations).
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::Actor;
+use super::users::not_found;
+use crate::db::boosts::{self, BoostRow};
+use crate::db::events::{self, NewEvent};
+use crate::db::seasons::{self, SeasonRow};
+use crate::db::users;
+use crate::domain::{EventType, Platform, UserKey, validate};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// Ends the current season and starts `name` in one transaction: final standings frozen,
+/// season XP reset for everyone, `season_started` written (attributed to the ended season's
+/// champion; with nobody scored there is no one to attribute it to, and none is written).
+pub async fn start(state: &AppState, actor: &Actor, name: &str) -> AppResult<SeasonRow> {
+    let name = validate::name("name", name).map_err(AppError::InvalidInput)?;
+    let mut tx = state.pool.begin().await?;
+    let (ended, started, champion) = seasons::start(&mut tx, &name).await?;
+    if let Some(champion) = champion {
+        let event = NewEvent {
+            user_id: champion,
+            event_type: EventType::SeasonStarted,
+            source: actor
+                .role()
+                .and_then(|r| r.platform())
+                .unwrap_or(Platform::Website),
+            data: json!({
+                "seasonId": started.id, "season": started.name,
+                "previousSeasonId": ended.id, "previousSeason": ended.name, "champion": champion,
+            }),
+        };
+        events::append(&mut tx, actor.key_id(), &[event]).await?;
+    }
+    tx.commit().await?;
+    Ok(started)
+}
+
+pub async fn create_boost(
+    state: &AppState,
+    user: Option<&UserKey>,
+    multiplier: f64,
+    starts_at: Option<DateTime<Utc>>,
+    ends_at: DateTime<Utc>,
+    reason: Option<&str>,
+) -> AppResult<BoostRow> {
+    if !(multiplier > 0.0 && multiplier <= 100.0) {
+        return Err(AppError::invalid("multiplier must be above 0 and at most 100"));
+    }
+    let starts_at = starts_at.unwrap_or_else(Utc::now);
+    if ends_at <= starts_at {
+        return Err(AppError::invalid("endsAt must come after startsAt"));
+    }
+    let reason = validate::reason(reason).map_err(AppError::InvalidInput)?;
+    let user_id = match user {
+        Some(key) => Some(users::find(&state.pool, key).await?.ok_or_else(not_found)?.id),
+        None => None,
+    };
+    boosts::create(
+        &state.pool,
+        user_id,
+        multiplier,
+        starts_at,
+        ends_at,
+        reason.as_deref(),
+    )
+    .await
+}
