@@ -3,6 +3,7 @@
 mod harness;
 
 mod access;
+mod activity;
 mod events;
 mod http_spec;
 mod leaderboard;
