@@ -34,6 +34,11 @@ pub async fn list(ex: impl PgExecutor<'_>) -> AppResult<Vec<SeasonRow>> {
 /// user's season XP and position (ties share), then resets season XP, each in one statement.
 /// Returns the ended season, the new one and the ended season's champion (if anyone scored).
 pub async fn start(tx: &mut PgConnection, name: &str) -> AppResult<(SeasonRow, SeasonRow, Option<Uuid>)> {
+    // The one statement allowed to touch every user: lift the per-statement limit for this
+    // transaction only.
+    sqlx::query("SET LOCAL statement_timeout = '10min'")
+        .execute(&mut *tx)
+        .await?;
     let ended: SeasonRow = sqlx::query_as(
         "UPDATE seasons SET ended_at = now() WHERE id = (SELECT id FROM seasons WHERE ended_at IS NULL FOR UPDATE) \
          RETURNING id, name, started_at, ended_at",
