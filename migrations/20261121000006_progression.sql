@@ -1,6 +1,21 @@
 -- Progression: per-user time zones and streak freezes, the message XP cooldown, XP boosts and
--- seasons with frozen final standings.
+-- seasons with final standings.
+
+CREATE TABLE seasons (
+    id         integer     GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name       text        NOT NULL UNIQUE CHECK (char_length(name) BETWEEN 1 AND 64),
+    started_at timestamptz NOT NULL DEFAULT now(),
+    ended_at   timestamptz
+);
+-- At most one season is current.
+CREATE UNIQUE INDEX seasons_one_current ON seasons ((true)) WHERE ended_at IS NULL;
+INSERT INTO seasons (name) VALUES ('Season 1');
+
 ALTER TABLE unified_users
+    -- The season `current_season_xp` was earned in. XP of an ended season reads as 0, so
+    -- starting a season touches no user row; a user's first change in the new season moves
+    -- the old value into season_standings.
+    ADD COLUMN season_id          integer NOT NULL DEFAULT 1 REFERENCES seasons (id),
     ADD COLUMN time_zone          text CHECK (char_length(time_zone) BETWEEN 1 AND 64),
     ADD COLUMN streak_freezes     integer NOT NULL DEFAULT 0 CHECK (streak_freezes >= 0),
     -- The user's local calendar day of the last daily claim.
@@ -20,22 +35,16 @@ CREATE TABLE xp_boosts (
 );
 CREATE INDEX xp_boosts_ends_idx ON xp_boosts (ends_at);
 
-CREATE TABLE seasons (
-    id         integer     GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    name       text        NOT NULL UNIQUE CHECK (char_length(name) BETWEEN 1 AND 64),
-    started_at timestamptz NOT NULL DEFAULT now(),
-    ended_at   timestamptz
-);
--- At most one season is current.
-CREATE UNIQUE INDEX seasons_one_current ON seasons ((true)) WHERE ended_at IS NULL;
-INSERT INTO seasons (name) VALUES ('Season 1');
+-- The season board reads only the current season's rows, best first.
+DROP INDEX unified_users_season_xp_idx;
+CREATE INDEX unified_users_season_idx ON unified_users (season_id, current_season_xp DESC, id);
 
--- Final standings of ended seasons: each user's season XP and position when it ended.
+-- Season XP of ended seasons, moved here from the user row at the user's first change in a
+-- later season. A season's final standings are these rows plus the rows not moved yet.
 CREATE TABLE season_standings (
     season_id integer NOT NULL REFERENCES seasons (id),
     user_id   uuid    NOT NULL REFERENCES unified_users (id) ON DELETE CASCADE,
-    position  integer NOT NULL CHECK (position >= 1),
-    xp        integer NOT NULL CHECK (xp >= 0),
+    xp        integer NOT NULL CHECK (xp > 0),
     PRIMARY KEY (season_id, user_id)
 );
-CREATE INDEX season_standings_position_idx ON season_standings (season_id, position);
+CREATE INDEX season_standings_xp_idx ON season_standings (season_id, xp DESC, user_id);

@@ -28,6 +28,14 @@ impl Board {
         }
     }
 
+    /// Which rows are on the board: everyone, or those with XP in the current season.
+    pub fn rows(self) -> &'static str {
+        match self {
+            Board::AllTime => "true",
+            Board::Season => "season_id = (SELECT id FROM seasons WHERE ended_at IS NULL)",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Board::AllTime => "all",
@@ -62,17 +70,18 @@ pub async fn page(
     offset: i64,
 ) -> AppResult<Page> {
     let s = board.score_column();
+    let rows = board.rows();
     // `s <= $1 AND (s < $1 OR id > $2)` keeps the index range scan starting at the cursor.
     let sql = format!(
         "WITH page AS ( \
              SELECT {COLUMNS} FROM unified_users \
-             WHERE $1::int IS NULL OR ({s} <= $1 AND ({s} < $1 OR id > $2)) \
+             WHERE {rows} AND ($1::int IS NULL OR ({s} <= $1 AND ({s} < $1 OR id > $2))) \
              ORDER BY {s} DESC, id LIMIT $3 OFFSET $4), \
          head AS (SELECT {s} AS score, id FROM page ORDER BY {s} DESC, id LIMIT 1) \
          SELECT page.*, \
-             (SELECT count(*) FROM unified_users u, head WHERE u.{s} > head.score) AS above, \
-             (SELECT count(*) FROM unified_users u, head \
-                 WHERE u.{s} > head.score OR (u.{s} = head.score AND u.id < head.id)) AS before \
+             (SELECT count(*) FROM unified_users u, head WHERE {rows} AND u.{s} > head.score) AS above, \
+             (SELECT count(*) FROM unified_users u, head WHERE {rows} \
+                 AND (u.{s} > head.score OR (u.{s} = head.score AND u.id < head.id))) AS before \
          FROM page ORDER BY {s} DESC, id"
     );
     let rows: Vec<PageRow> = sqlx::query_as(&sql)
@@ -92,9 +101,9 @@ pub async fn page(
 
 /// Position (1 = best; ties share) of each score on `board`.
 pub async fn positions(ex: impl PgExecutor<'_>, board: Board, scores: &[i32]) -> AppResult<Vec<(i32, i64)>> {
-    let s = board.score_column();
+    let (s, rows) = (board.score_column(), board.rows());
     let sql = format!(
-        "SELECT v.score, (SELECT count(*) FROM unified_users WHERE {s} > v.score) + 1 \
+        "SELECT v.score, (SELECT count(*) FROM unified_users WHERE {rows} AND {s} > v.score) + 1 \
          FROM unnest($1::int[]) AS v(score)"
     );
     Ok(sqlx::query_as(&sql).bind(scores).fetch_all(ex).await?)
@@ -102,8 +111,9 @@ pub async fn positions(ex: impl PgExecutor<'_>, board: Board, scores: &[i32]) ->
 
 /// How many users come before `user` in the board's order.
 pub async fn index_of(ex: impl PgExecutor<'_>, board: Board, user: &UserRow) -> AppResult<i64> {
-    let s = board.score_column();
-    let sql = format!("SELECT count(*) FROM unified_users WHERE {s} > $1 OR ({s} = $1 AND id < $2)");
+    let (s, rows) = (board.score_column(), board.rows());
+    let sql =
+        format!("SELECT count(*) FROM unified_users WHERE {rows} AND ({s} > $1 OR ({s} = $1 AND id < $2))");
     Ok(sqlx::query_scalar(&sql)
         .bind(board.score(user))
         .bind(user.id)

@@ -8,9 +8,15 @@ use crate::domain::xp::{Progress, XpOutcome};
 use crate::domain::{Platform, UserKey};
 use crate::error::AppResult;
 
+/// The current season, as SQL.
+pub const CURRENT_SEASON: &str = "(SELECT id FROM seasons WHERE ended_at IS NULL)";
+
+/// Every column of a user; season XP of an ended season reads as 0.
 pub const COLUMNS: &str = "id, telegram_id, discord_id, website_email, username, display_name, \
-    xp, coins, rank_id, rewarded_rank_id, games_played, games_won, total_voice_time, \
-    messages_sent, current_season_xp, daily_streak, last_daily, created_at, last_active, \
+    xp, coins, rank_id, rewarded_rank_id, games_played, games_won, total_voice_time, messages_sent, \
+    CASE WHEN season_id = (SELECT id FROM seasons WHERE ended_at IS NULL) THEN current_season_xp ELSE 0 END \
+        AS current_season_xp, \
+    daily_streak, last_daily, created_at, last_active, \
     primary_platform, time_zone, streak_freezes, last_daily_day, last_message_xp_at";
 
 #[derive(sqlx::FromRow, Clone, Debug)]
@@ -173,10 +179,24 @@ pub async fn set_external_id(
         .await?)
 }
 
-pub async fn save_progress(tx: &mut PgConnection, id: Uuid, o: &XpOutcome) -> AppResult<UserRow> {
+/// Moves a season XP earned in an ended season off the user row into `season_standings`
+/// (before the row's season XP is written for the current season).
+pub async fn archive_ended_season(tx: &mut PgConnection, id: Uuid) -> AppResult<()> {
     let sql = format!(
-        "UPDATE unified_users SET xp = $2, current_season_xp = $3, coins = $4, rank_id = $5, \
-             rewarded_rank_id = $6, last_active = now() \
+        "INSERT INTO season_standings (season_id, user_id, xp) \
+         SELECT season_id, id, current_season_xp FROM unified_users \
+         WHERE id = $1 AND season_id <> {CURRENT_SEASON} AND current_season_xp > 0 \
+         ON CONFLICT (season_id, user_id) DO NOTHING"
+    );
+    sqlx::query(&sql).bind(id).execute(tx).await?;
+    Ok(())
+}
+
+pub async fn save_progress(tx: &mut PgConnection, id: Uuid, o: &XpOutcome) -> AppResult<UserRow> {
+    archive_ended_season(tx, id).await?;
+    let sql = format!(
+        "UPDATE unified_users SET xp = $2, current_season_xp = $3, season_id = {CURRENT_SEASON}, coins = $4, \
+             rank_id = $5, rewarded_rank_id = $6, last_active = now() \
          WHERE id = $1 RETURNING {COLUMNS}"
     );
     Ok(sqlx::query_as(&sql)
@@ -218,7 +238,7 @@ pub async fn delete(tx: &mut PgConnection, id: Uuid) -> AppResult<()> {
 pub async fn save_merged(tx: &mut PgConnection, u: &UserRow) -> AppResult<UserRow> {
     let sql = format!(
         "UPDATE unified_users SET telegram_id = $2, discord_id = $3, website_email = $4, xp = $5, coins = $6, \
-             rank_id = $7, rewarded_rank_id = $8, games_played = $9, games_won = $10, total_voice_time = $11, \
+                          season_id = {CURRENT_SEASON}, rank_id = $7, rewarded_rank_id = $8, games_played = $9, games_won = $10, total_voice_time = $11, \
              messages_sent = $12, current_season_xp = $13, daily_streak = $14, last_daily = $15, \
              created_at = $16, time_zone = $17, streak_freezes = $18, last_daily_day = $19, \
              last_message_xp_at = $20, last_active = now() \
@@ -249,9 +269,20 @@ pub async fn save_merged(tx: &mut PgConnection, u: &UserRow) -> AppResult<UserRo
         .await?)
 }
 
-/// Moves everything that points at `from` to `into`: events, and achievements (the earlier
-/// unlock wins when both have one).
+/// Moves everything that points at `from` to `into`: events, achievements (the earlier
+/// unlock wins when both have one) and ended seasons' XP (summed).
 pub async fn repoint(tx: &mut PgConnection, from: Uuid, into: Uuid) -> AppResult<()> {
+    archive_ended_season(&mut *tx, from).await?;
+    archive_ended_season(&mut *tx, into).await?;
+    sqlx::query(
+        "INSERT INTO season_standings (season_id, user_id, xp) \
+         SELECT season_id, $2, xp FROM season_standings WHERE user_id = $1 \
+         ON CONFLICT (season_id, user_id) DO UPDATE SET xp = season_standings.xp + EXCLUDED.xp",
+    )
+    .bind(from)
+    .bind(into)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query("UPDATE cross_platform_events SET user_id = $2 WHERE user_id = $1")
         .bind(from)
         .bind(into)

@@ -7,6 +7,7 @@ use super::types::{User, UserRef, XpChange, actor, loaders, state};
 use crate::db::boosts::{self, BoostRow};
 use crate::db::seasons::{self, SeasonRow, StandingRow};
 use crate::domain::access::Action;
+use crate::domain::leaderboard::page_positions;
 use crate::error::AppError;
 use crate::service::activity::{self, Kind};
 use crate::service::{achievements, daily, seasons as season_service};
@@ -88,8 +89,9 @@ impl SeasonStanding {
     async fn season_id(&self) -> i32 {
         self.0.season_id
     }
+    /// 1 = best; ties share a position.
     async fn position(&self) -> i32 {
-        self.0.position
+        i32::try_from(self.0.position).unwrap_or(i32::MAX)
     }
     async fn xp(&self) -> i32 {
         self.0.xp
@@ -99,7 +101,7 @@ impl SeasonStanding {
     }
     /// Pass as `after` for the next page.
     async fn cursor(&self) -> String {
-        format!("{}:{}", self.0.position, self.0.user_id)
+        format!("{}:{}", self.0.xp, self.0.user_id)
     }
 }
 
@@ -131,13 +133,36 @@ impl ProgressionQuery {
         }
         let after = after
             .map(|a| {
-                let (pos, id) = a.split_once(':')?;
-                Some((pos.parse().ok()?, id.parse().ok()?))
+                let (xp, id) = a.split_once(':')?;
+                Some((xp.parse().ok()?, id.parse().ok()?))
             })
             .map(|parsed| parsed.ok_or_else(|| AppError::invalid("after is not a standings cursor")))
             .transpose()?;
-        let rows = seasons::standings(&state(ctx).pool, season, after, i64::from(first)).await?;
-        Ok(rows.into_iter().map(SeasonStanding).collect())
+        let pool = &state(ctx).pool;
+        let found = seasons::find(pool, season)
+            .await?
+            .ok_or_else(|| AppError::NotFound("no such season".into()))?;
+        if found.ended_at.is_none() {
+            return Err(
+                AppError::invalid("this season has not ended: see leaderboard(scope: SEASON)").into(),
+            );
+        }
+        let page = seasons::standings(pool, season, after, i64::from(first)).await?;
+        let xps: Vec<i32> = page.rows.iter().map(|(_, xp)| *xp).collect();
+        let positions = page_positions(page.above, page.before, &xps);
+        Ok(page
+            .rows
+            .into_iter()
+            .zip(positions)
+            .map(|((user_id, xp), position)| {
+                SeasonStanding(StandingRow {
+                    season_id: season,
+                    user_id,
+                    xp,
+                    position,
+                })
+            })
+            .collect())
     }
 
     /// Admin: boosts in force or still to come.

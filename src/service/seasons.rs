@@ -13,9 +13,10 @@ use crate::domain::{EventType, Platform, UserKey, validate};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
-/// Ends the current season and starts `name` in one transaction: final standings frozen,
-/// season XP reset for everyone, `season_started` written (attributed to the ended season's
-/// champion; with nobody scored there is no one to attribute it to, and none is written).
+/// Ends the current season and starts `name` in one short transaction, whatever the number of
+/// users: the ended season's XP stays readable as its final standings, everyone's season XP
+/// reads 0, and `season_started` is written (attributed to the ended season's champion; with
+/// nobody scored there is no one to attribute it to, and none is written).
 pub async fn start(state: &AppState, actor: &Actor, name: &str) -> AppResult<SeasonRow> {
     let name = validate::name("name", name).map_err(AppError::InvalidInput)?;
     let mut tx = state.pool.begin().await?;

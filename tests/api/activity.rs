@@ -375,6 +375,50 @@ async fn starting_a_season_freezes_standings_and_resets_season_xp() {
             .await,
         "CONFLICT"
     );
+    // Playing in the new season moves the old season's XP aside; the final standings keep it.
+    app.award("2", 10).await;
+    let again = app
+        .ok(
+            "query($s: Int!) { seasonStandings(season: $s) { position xp user { username } } }",
+            json!({"s": first_id}),
+        )
+        .await;
+    assert_eq!(
+        again["seasonStandings"][0],
+        json!({"position": 1, "xp": 500, "user": {"username": "u2"}})
+    );
+    assert_eq!(again["seasonStandings"].as_array().unwrap().len(), 3);
+    let board = app
+        .ok(
+            "{ leaderboard(scope: SEASON) { nodes { xp user { username } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        board["leaderboard"]["nodes"],
+        json!([{"xp": 10, "user": {"username": "u2"}}]),
+        "only this season's XP"
+    );
+    let mine = app
+        .ok(
+            "{ user(ref: {telegramId: \"2\"}) { currentSeasonXp seasonStandings { seasonId position xp } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(mine["user"]["currentSeasonXp"], 10);
+    assert_eq!(
+        mine["user"]["seasonStandings"],
+        json!([{"seasonId": first_id, "position": 1, "xp": 500}])
+    );
+    let current = seasons[1]["id"].as_i64().unwrap();
+    assert_eq!(
+        app.err_code(
+            "query($s: Int!) { seasonStandings(season: $s) { xp } }",
+            json!({"s": current})
+        )
+        .await,
+        "INVALID_INPUT"
+    );
 
     // The command line does the same.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_ttfd"))
