@@ -521,3 +521,19 @@ async fn a_rules_file_changes_the_rules_and_a_bad_one_stops_the_server() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn a_retried_daily_claim_returns_the_first_result() {
+    let app = TestApp::start().await;
+    app.telegram_user("1", "ann").await;
+    let q = "mutation { claimDaily(user: {telegramId: \"1\"}, idempotencyKey: \"daily-1\") { streak rewardCoins } }";
+    let first = app.ok(q, json!({})).await;
+    let retry = app.ok(q, json!({})).await;
+    assert_eq!(first, retry, "a retry is not ALREADY_CLAIMED");
+    assert_eq!(
+        app.err_code(DAILY, json!({})).await,
+        "ALREADY_CLAIMED",
+        "a new claim is"
+    );
+    assert_eq!(stats(&app).await["coins"], 10, "paid once");
+}
