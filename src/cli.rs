@@ -26,8 +26,17 @@ use crate::state::{AppState, StateConfig};
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Log format: text for people, json for log pipelines.
+    #[arg(long, env = "TTFD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
     #[command(flatten)]
     serve: ServeArgs,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -169,10 +178,14 @@ pub struct ServeArgs {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
+    }
     let command = cli.command.unwrap_or(Command::Serve(cli.serve));
     match &command {
         Command::Schema => {
@@ -335,7 +348,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             return Err(anyhow!(e.public_message_or_detail()));
         }
     };
-    let router = http::router(
+    let (going_down, shutdown) = tokio::sync::watch::channel(false);
+    let router = http::router_with_shutdown(
         app,
         &HttpConfig {
             max_body_bytes: args.max_body_bytes,
@@ -349,6 +363,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 subscriptions_per_key: args.subscriptions_per_key,
             },
         },
+        shutdown,
     );
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
@@ -358,11 +373,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
     };
     tracing::info!("listening on http://{}/graphql", listener.local_addr()?);
+    // On SIGTERM/SIGINT: stop accepting, finish in-flight requests, close websockets with
+    // 1001, then close the pool and stop the owned PostgreSQL last.
     let served = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing requests, closing websockets");
+        let _ = going_down.send(true);
+    })
     .await;
     tracing::info!("shutting down");
     db.close().await;

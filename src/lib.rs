@@ -11,5 +11,6 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod limits;
+pub mod metrics;
 pub mod service;
 pub mod state;

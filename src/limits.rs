@@ -84,6 +84,10 @@ impl Limits {
             Caller::Address(_) => &self.addresses,
         };
         limiter.check_key(caller).map_err(|not_until| {
+            crate::metrics::rate_limited(match caller {
+                Caller::Key(_) => "key",
+                Caller::Address(_) => "address",
+            });
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             AppError::RateLimited {
                 retry_after_secs: wait.as_secs().max(1),

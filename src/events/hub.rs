@@ -56,7 +56,10 @@ struct Ring {
 pub struct HubStats {
     pub dispatched: AtomicU64,
     pub listener_reconnects: AtomicU64,
+    /// Subscribers that fell behind the ring and caught up from the table.
     pub lagged: AtomicU64,
+    /// Whether the listening connection is up (readiness).
+    pub listening: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Clone)]
@@ -111,6 +114,7 @@ impl EventHub {
                         Ok(()) => {
                             // Key changes may have been missed while not listening.
                             self.keys.changed(KeyChange::All);
+                            self.stats.listening.store(true, Ordering::Relaxed);
                             listener = Some(l);
                         }
                         Err(e) => tracing::warn!(error = %e, "cannot LISTEN; retrying"),
@@ -135,13 +139,15 @@ impl EventHub {
             match listener.as_mut() {
                 None => tokio::time::sleep(Duration::from_millis(500)).await,
                 Some(l) => match tokio::time::timeout(wait, l.try_recv()).await {
-                    Err(_) => {}
+                    // Waiting on, or hearing from, a live connection (also after a reconnect).
+                    Err(_) => self.stats.listening.store(true, Ordering::Relaxed),
                     Ok(Ok(Some(n))) if n.channel() == KEYS_CHANNEL => match n.payload().parse() {
                         Ok(id) => self.keys.changed(KeyChange::One(id)),
                         Err(_) => self.keys.changed(KeyChange::All),
                     },
-                    Ok(Ok(Some(_))) => {}
+                    Ok(Ok(Some(_))) => self.stats.listening.store(true, Ordering::Relaxed),
                     Ok(Ok(None)) => {
+                        self.stats.listening.store(false, Ordering::Relaxed);
                         self.keys.changed(KeyChange::All);
                         // The connection dropped; the next try_recv reconnects, and the read
                         // above fills whatever was committed meanwhile.
@@ -152,6 +158,7 @@ impl EventHub {
                         self.stats.listener_reconnects.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(error = %e, "event listener failed; reconnecting");
                         listener = None;
+                        self.stats.listening.store(false, Ordering::Relaxed);
                         tokio::time::sleep(Duration::from_millis(200)).await;
                     }
                 },
@@ -169,6 +176,10 @@ impl EventHub {
             if !rows.is_empty() {
                 let mut ring = self.ring.lock().expect("event ring");
                 for row in rows {
+                    let lag = (chrono::Utc::now() - row.created_at)
+                        .num_microseconds()
+                        .unwrap_or(0);
+                    metrics::histogram!("ttfd_event_dispatch_lag_seconds").record(lag as f64 / 1e6);
                     // Only this task moves the head, so nothing was published meanwhile.
                     ring.head = row.cursor();
                     let _ = ring.sender.send(LiveEvent::new(row));

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
 };
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+};
 use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
 
 /// Put into each request's data by the HTTP layer, read back after execution.
@@ -18,6 +20,8 @@ pub struct RequestPhase {
     pub operation_name: Option<String>,
     pub rejected: AtomicBool,
     pub mutation_refused: AtomicBool,
+    /// What metrics and logs call the operation: its name, else its first root field.
+    pub label: std::sync::Mutex<Option<String>>,
 }
 
 impl RequestPhase {
@@ -27,6 +31,14 @@ impl RequestPhase {
 
     pub fn mutation_refused(&self) -> bool {
         self.mutation_refused.load(Ordering::Relaxed)
+    }
+
+    pub fn label(&self) -> String {
+        self.label
+            .lock()
+            .ok()
+            .and_then(|l| l.clone())
+            .unwrap_or_else(|| "unnamed".into())
     }
 }
 
@@ -38,12 +50,37 @@ impl ExtensionFactory for Phases {
     }
 }
 
-fn selected_operation(doc: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+fn selected_operation<'a>(
+    doc: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a OperationDefinition> {
     match (&doc.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
         (DocumentOperations::Multiple(_), None) => None,
     }
+}
+
+/// The operation's name, else its first root field's.
+fn label(doc: &ExecutableDocument, name: Option<&str>) -> Option<String> {
+    if let Some(name) = name {
+        return Some(name.to_owned());
+    }
+    // The parser keeps named operations by name and an anonymous one as `Single`.
+    if let DocumentOperations::Multiple(ops) = &doc.operations
+        && ops.len() == 1
+    {
+        return ops.keys().next().map(|n| n.to_string());
+    }
+    let op = selected_operation(doc, name)?;
+    op.selection_set
+        .node
+        .items
+        .iter()
+        .find_map(|item| match &item.node {
+            Selection::Field(field) => Some(field.node.name.node.to_string()),
+            _ => None,
+        })
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -58,10 +95,13 @@ impl Extension for Phases {
         let phase = ctx.data_opt::<Arc<RequestPhase>>();
         let result = next.run(ctx, query, variables).await;
         let Some(phase) = phase else { return result };
+        if let (Ok(doc), Ok(mut l)) = (&result, phase.label.lock()) {
+            *l = label(doc, phase.operation_name.as_deref());
+        }
         match &result {
             Err(_) => phase.rejected.store(true, Ordering::Relaxed),
             Ok(doc) if phase.read_only => {
-                let ty = selected_operation(doc, phase.operation_name.as_deref());
+                let ty = selected_operation(doc, phase.operation_name.as_deref()).map(|op| op.ty);
                 if matches!(ty, Some(OperationType::Mutation | OperationType::Subscription)) {
                     phase.mutation_refused.store(true, Ordering::Relaxed);
                     return Err(ServerError::new(

@@ -251,10 +251,21 @@ async fn execute(
     params: Params,
     read_only: bool,
 ) -> Response {
+    let started = std::time::Instant::now();
     let actor = match admitted(state, headers, peer).await {
         Ok(actor) => actor,
-        Err(e) => return refusal(e, media),
+        Err(e) => {
+            let outcome = if matches!(e, AppError::RateLimited { .. }) {
+                "rate_limited"
+            } else {
+                "unauthenticated"
+            };
+            let operation = params.operation_name.as_deref().unwrap_or("unnamed");
+            crate::metrics::graphql_request(operation, outcome, started.elapsed());
+            return refusal(e, media);
+        }
     };
+    let key_name = actor.key.as_ref().map(|k| k.name.clone());
     let phase = Arc::new(RequestPhase {
         read_only,
         operation_name: params.operation_name.clone(),
@@ -278,6 +289,24 @@ async fn execute(
         );
     }
     let response = state.schema.execute(request).await;
+    let outcome = if phase.rejected() || phase.mutation_refused() {
+        "rejected"
+    } else if response.errors.is_empty() {
+        "ok"
+    } else {
+        "error"
+    };
+    let elapsed = started.elapsed();
+    let operation = phase.label();
+    crate::metrics::graphql_request(&operation, outcome, elapsed);
+    // Names only: never a key's secret or an email.
+    tracing::info!(
+        operation = %operation,
+        key = key_name.as_deref().unwrap_or("-"),
+        outcome,
+        ms = elapsed.as_secs_f64() * 1e3,
+        "graphql"
+    );
 
     let status = if phase.mutation_refused() {
         StatusCode::METHOD_NOT_ALLOWED

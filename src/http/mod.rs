@@ -2,6 +2,7 @@
 
 mod assets;
 mod graphql;
+mod health;
 pub mod ws;
 
 use std::net::SocketAddr;
@@ -13,7 +14,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
+
+use tokio::sync::watch;
 
 use crate::graphql::TtfdSchema;
 use crate::limits::{LimitConfig, Limits};
@@ -25,6 +29,8 @@ pub struct HttpState {
     pub app: AppState,
     pub ws: ws::WsConfig,
     pub limits: Limits,
+    /// Turns true when the server shuts down: websockets then close with 1001.
+    pub shutdown: watch::Receiver<bool>,
 }
 
 #[derive(Clone, Debug)]
@@ -45,19 +51,39 @@ impl Default for HttpConfig {
 }
 
 pub fn router(app: AppState, config: &HttpConfig) -> Router {
+    router_with_shutdown(app, config, watch::channel(false).1)
+}
+
+/// The router, with a signal that tells open websockets the server is going away.
+pub fn router_with_shutdown(app: AppState, config: &HttpConfig, shutdown: watch::Receiver<bool>) -> Router {
+    crate::metrics::install();
     let state = HttpState {
         schema: crate::graphql::build(app.clone()),
         app,
         ws: config.ws.clone(),
         limits: Limits::new(config.limits.clone()),
+        shutdown,
     };
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql::post))
         .route("/graphql/ws", get(websocket))
         .route("/assets/{name}", get(assets::asset))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(health::ready))
+        .route("/metrics", get(health::metrics))
         .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
-        .layer(TraceLayer::new_for_http())
+        // Every request gets an id (or keeps the caller's x-request-id), in its log span and
+        // in the response.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", id = %id, method = %request.method(), path = %request.uri().path())
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
 

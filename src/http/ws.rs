@@ -101,6 +101,13 @@ struct Session {
     key_changes: Option<broadcast::Receiver<KeyChange>>,
 }
 
+/// Resolves when the server starts shutting down (never, for a router without a signal).
+async fn going_away(mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    if shutdown.wait_for(|down| *down).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 /// The next key change, or never when the connection has no key.
 async fn next_change(changes: &mut Option<broadcast::Receiver<KeyChange>>) -> KeyChange {
     match changes {
@@ -119,6 +126,7 @@ async fn session(
     config: WsConfig,
     peer: Option<IpAddr>,
 ) {
+    crate::metrics::websocket_opened();
     let (mut sink, mut source) = socket.split();
     // One writer: operations queue their messages here. The queue is bounded, so a client that
     // does not read slows only its own operations, which then catch up from the table.
@@ -160,6 +168,8 @@ async fn session(
     tokio::pin!(init_deadline);
     let mut pings = tokio::time::interval(config.ping_interval);
     pings.tick().await;
+    let shutdown = going_away(s.state.shutdown.clone());
+    tokio::pin!(shutdown);
 
     let closing: Option<Close> = loop {
         tokio::select! {
@@ -193,6 +203,10 @@ async fn session(
                     }
                 }
             }
+            _ = &mut shutdown => {
+                // Clients reconnect and resume with `after` set to their last cursor.
+                break Some(Close(1001, "Server restarting: reconnect and resume from your last cursor"));
+            }
             _ = &mut init_deadline, if !s.init_received => {
                 break Some(Close(4408, "Connection initialisation timeout"));
             }
@@ -213,6 +227,7 @@ async fn session(
     }
     drop(s);
     let _ = writer.await;
+    crate::metrics::websocket_closed();
 }
 
 impl Session {

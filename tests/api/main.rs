@@ -10,6 +10,7 @@ mod leaderboard;
 mod ledger;
 mod limits;
 mod linking;
+mod operations;
 mod owned_postgres;
 mod progress;
 mod schema;

@@ -1,0 +1,68 @@
+//! Prometheus metrics. The recorder is process-wide; gauges that describe state (pool, sockets,
+//! subscriptions, the event hub) are read when scraped.
+
+use std::sync::OnceLock;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::state::AppState;
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Latency buckets (seconds): histograms, so processes can be aggregated.
+const BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Installs the recorder once per process.
+pub fn install() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("seconds".into()), BUCKETS)
+            .expect("valid buckets")
+            .install_recorder()
+            .expect("the only metrics recorder of the process")
+    })
+}
+
+pub fn graphql_request(operation: &str, outcome: &'static str, elapsed: Duration) {
+    let labels = [
+        ("operation", operation.to_owned()),
+        ("outcome", outcome.to_owned()),
+    ];
+    metrics::counter!("ttfd_graphql_requests_total", &labels).increment(1);
+    metrics::histogram!("ttfd_graphql_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+}
+
+pub fn websocket_opened() {
+    metrics::gauge!("ttfd_websocket_connections").increment(1.0);
+}
+
+pub fn websocket_closed() {
+    metrics::gauge!("ttfd_websocket_connections").decrement(1.0);
+}
+
+pub fn rate_limited(by: &'static str) {
+    metrics::counter!("ttfd_rate_limited_total", "by" => by).increment(1);
+}
+
+/// The exposition text, with state gauges read now.
+pub fn render(app: &AppState) -> String {
+    let pool = &app.pool;
+    metrics::gauge!("ttfd_db_pool_connections", "state" => "open").set(f64::from(pool.size()));
+    metrics::gauge!("ttfd_db_pool_connections", "state" => "idle").set(pool.num_idle() as f64);
+    metrics::gauge!("ttfd_subscriptions").set(app.events.subscribers() as f64);
+    let stats = &app.events.stats;
+    metrics::counter!("ttfd_events_dispatched_total").absolute(stats.dispatched.load(Ordering::Relaxed));
+    metrics::counter!("ttfd_events_lagged_total").absolute(stats.lagged.load(Ordering::Relaxed));
+    metrics::counter!("ttfd_listener_reconnects_total")
+        .absolute(stats.listener_reconnects.load(Ordering::Relaxed));
+    metrics::gauge!("ttfd_listener_connected").set(if stats.listening.load(Ordering::Relaxed) {
+        1.0
+    } else {
+        0.0
+    });
+    install().render()
+}

@@ -1,0 +1,247 @@
+//! Operations: readiness, metrics, graceful shutdown, several processes on one database.
+
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+use ttfd::db::owned::{OwnedOptions, OwnedPostgres};
+
+use crate::harness::{TestApp, node_subscriber, spawn_server, url_of};
+
+async fn wait_for_status(http: &reqwest::Client, url: &str, want: u16) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(res) = http.get(url).send().await {
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            if status == want {
+                return body;
+            }
+            assert!(Instant::now() < deadline, "{url} stayed {status}: {body}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn readyz_follows_the_database_away_and_back() {
+    let app = TestApp::start().await;
+    let http = reqwest::Client::new();
+    let ready = wait_for_status(&http, &format!("{}/readyz", app.base), 200).await;
+    assert_eq!(
+        ready,
+        json!({"ready": true, "database": true, "migrations": true, "eventListener": true})
+    );
+    assert_eq!(
+        http.get(format!("{}/healthz", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    // A database of its own that the test can stop and start.
+    let dir = std::env::temp_dir().join(format!("ttfd-ready-{}", uuid::Uuid::new_v4()));
+    let options = OwnedOptions {
+        data_dir: dir.clone(),
+        max_connections: 50,
+        ephemeral: true,
+    };
+    let pg = OwnedPostgres::start(&options).await.unwrap();
+    pg.ensure_database("ttfd").await.unwrap();
+    let url = pg.url("ttfd");
+    let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_ttfd"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", &url)
+        .env("NO_COLOR", "1")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = {
+        use tokio::io::{AsyncBufReadExt, BufReader};
+        let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+        let base = loop {
+            let line = lines.next_line().await.unwrap().expect("server exited");
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                break rest.trim().trim_end_matches("/graphql").to_owned();
+            }
+        };
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        base
+    };
+    let readyz = format!("{base}/readyz");
+    wait_for_status(&http, &readyz, 200).await;
+    pg.stop().await;
+    let down = wait_for_status(&http, &readyz, 503).await;
+    assert_eq!(down["database"], false);
+    assert_eq!(
+        http.get(format!("{base}/healthz")).send().await.unwrap().status(),
+        200,
+        "alive while unready"
+    );
+
+    let pg = OwnedPostgres::start(&options).await.unwrap();
+    let back = wait_for_status(&http, &readyz, 200).await;
+    assert_eq!(back["ready"], true);
+    server.kill().await.ok();
+    pg.stop().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn metric(text: &str, name_and_labels: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(name_and_labels))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn metrics_count_queries_and_subscriptions() {
+    let app = TestApp::start().await;
+    let operation = format!("Ranks{}", std::process::id());
+    let query = format!("query {operation} {{ ranks {{ id }} }}");
+    let requests = format!("ttfd_graphql_requests_total{{operation=\"{operation}\",outcome=\"ok\"}}");
+    let scrape = || async {
+        app.http
+            .get(format!("{}/metrics", app.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let before = metric(&scrape().await, &requests);
+    app.ok(&query, json!({})).await;
+    app.ok(&query, json!({})).await;
+    let mut subscriber = node_subscriber(&app.ws_url, "subscription { events { cursor } }", json!({}), 1);
+    subscriber.connected().await;
+    app.wait_subscribers(1).await;
+    let text = scrape().await;
+    assert_eq!(metric(&text, &requests) - before, 2.0, "{text}");
+    assert!(text.contains(&format!(
+        "ttfd_graphql_request_duration_seconds_bucket{{operation=\"{operation}\",outcome=\"ok\""
+    )));
+    assert!(metric(&text, "ttfd_subscriptions") >= 1.0);
+    assert!(metric(&text, "ttfd_websocket_connections") >= 1.0);
+    assert!(text.contains("ttfd_db_pool_connections{state=\"open\"}"));
+    assert!(text.contains("ttfd_listener_connected"));
+}
+
+#[tokio::test]
+async fn sigterm_loses_no_acknowledged_mutation_and_closes_websockets_with_1001() {
+    let app = TestApp::start().await;
+    app.telegram_user("1", "ann").await;
+    let (mut server, base) = spawn_server(&app, &[]).await;
+    let ws = format!("{}/graphql/ws", base.replace("http", "ws"));
+    let mut subscriber = node_subscriber(&ws, "subscription { events { cursor } }", json!({}), 100_000);
+    subscriber.connected().await;
+
+    let client = reqwest::Client::new();
+    let award = || async {
+        client
+            .post(format!("{base}/graphql"))
+            .bearer_auth(&app.admin)
+            .json(&json!({"query": "mutation { awardXp(user: {telegramId: \"1\"}, delta: 1) { xp } }"}))
+            .send()
+            .await
+            .ok()?
+            .json::<Value>()
+            .await
+            .ok()
+    };
+    // SIGTERM once 50 awards are acknowledged, while the rest are in flight.
+    let pid = nix::unistd::Pid::from_raw(server.id().unwrap() as i32);
+    let acked = std::sync::atomic::AtomicUsize::new(0);
+    let gate = tokio::sync::Semaphore::new(16);
+    let burst = join_all((0..300).map(|_| async {
+        let _slot = gate.acquire().await.unwrap();
+        let result = award().await;
+        if result
+            .as_ref()
+            .is_some_and(|v| v["data"]["awardXp"]["xp"].is_number())
+            && acked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1 == 50
+        {
+            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        }
+        result
+    }));
+    let results = burst.await;
+    let acknowledged = results
+        .iter()
+        .filter(|r| r.as_ref().is_some_and(|v| v["data"]["awardXp"]["xp"].is_number()))
+        .count();
+    let status = tokio::time::timeout(Duration::from_secs(30), server.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "clean exit: {status}");
+    assert!(acknowledged > 0);
+    let xp: i32 = sqlx::query_scalar("SELECT xp FROM unified_users WHERE telegram_id = '1'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(
+        xp as usize >= acknowledged,
+        "every acknowledged award is there: xp {xp}, acknowledged {acknowledged}"
+    );
+    assert!(xp <= 300);
+
+    let mut closed = None;
+    while let Some(line) = subscriber.line(Duration::from_secs(10)).await {
+        if let Some(code) = line.get("closed") {
+            closed = code.as_u64();
+            break;
+        }
+    }
+    assert_eq!(
+        closed,
+        Some(1001),
+        "websocket clients are told the server is going away"
+    );
+}
+
+#[tokio::test]
+async fn two_processes_share_idempotency_and_cooldowns() {
+    let app = TestApp::start().await;
+    app.telegram_user("1", "ann").await;
+    let (_a, base_a) = spawn_server(&app, &[]).await;
+    let (_b, base_b) = spawn_server(&app, &[]).await;
+    let client = reqwest::Client::new();
+    let post = |base: String, query: &'static str| {
+        let client = client.clone();
+        let key = app.admin.clone();
+        async move {
+            client
+                .post(format!("{base}/graphql"))
+                .bearer_auth(key)
+                .json(&json!({"query": query}))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let keyed = "mutation { awardXp(user: {telegramId: \"1\"}, delta: 7, idempotencyKey: \"once\") { xp } }";
+    let (first, second) = tokio::join!(post(base_a.clone(), keyed), post(base_b.clone(), keyed));
+    assert_eq!(first["data"], second["data"], "{first} {second}");
+    let message = "mutation { recordMessage(user: {telegramId: \"1\"}) { delta } }";
+    let on_a = post(base_a, message).await;
+    let on_b = post(base_b, message).await;
+    let earned = [&on_a, &on_b]
+        .iter()
+        .filter(|r| r["data"]["recordMessage"]["delta"].as_i64().unwrap() > 0)
+        .count();
+    assert_eq!(earned, 1, "one cooldown across processes: {on_a} {on_b}");
+    let xp: i32 = sqlx::query_scalar("SELECT xp FROM unified_users WHERE telegram_id = '1'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(xp, 7 + 5);
+    let _ = url_of(&app.db);
+}
