@@ -62,6 +62,7 @@ impl AppState {
         };
         let keys = Keys::new(pool.clone());
         let events = EventHub::start(pool.clone(), hub, keys.clone()).await?;
+        crate::service::scores::spawn_compactor(pool.clone());
         if let Some(retention) = &config.retention {
             spawn_retention(pool.clone(), retention.clone());
         }

@@ -36,6 +36,14 @@ impl Board {
         }
     }
 
+    /// The board's id in `score_counts`: 0 for all-time, the current season's id.
+    pub fn id_sql(self) -> &'static str {
+        match self {
+            Board::AllTime => "0",
+            Board::Season => super::scores::CURRENT_SEASON_BOARD,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Board::AllTime => "all",
@@ -44,79 +52,79 @@ impl Board {
     }
 }
 
-/// One page, plus what positions need: how many users score strictly more than the page's
-/// first user (`above`), and how many come before it in the order (`before`).
-pub struct Page {
-    pub rows: Vec<UserRow>,
-    pub above: i64,
-    pub before: i64,
-}
-
+/// One page of entries, each with its position (1 = best; ties share).
 #[derive(sqlx::FromRow)]
-struct PageRow {
+pub struct PageRow {
     #[sqlx(flatten)]
-    user: UserRow,
-    above: i64,
-    before: i64,
+    pub user: UserRow,
+    pub position: i64,
 }
 
-/// Reads `limit` users after `after` in one statement (one snapshot, so positions agree with
-/// the order even while scores change).
+/// Where a page starts: after a cursor, or at an entry itself (inclusive).
+#[derive(Clone, Copy, Debug)]
+pub enum Start {
+    Top,
+    After(LeaderboardCursor),
+    At(LeaderboardCursor),
+}
+
+/// Reads `limit` users from `start`, with their positions, in one statement (one snapshot, so
+/// positions agree with the order even while scores change).
 pub async fn page(
     ex: impl PgExecutor<'_>,
     board: Board,
-    after: Option<LeaderboardCursor>,
+    start: Start,
     limit: i64,
-    offset: i64,
-) -> AppResult<Page> {
-    let s = board.score_column();
-    let rows = board.rows();
-    // `s <= $1 AND (s < $1 OR id > $2)` keeps the index range scan starting at the cursor.
+) -> AppResult<Vec<PageRow>> {
+    let (s, rows, id) = (board.score_column(), board.rows(), board.id_sql());
+    let (cursor, inclusive) = match start {
+        Start::Top => (None, false),
+        Start::After(c) => (Some(c), false),
+        Start::At(c) => (Some(c), true),
+    };
+    // `s <= $1 AND (s < $1 OR id >[=] $2)` keeps the index range scan starting at the cursor.
+    let id_cmp = if inclusive { ">=" } else { ">" };
     let sql = format!(
         "WITH page AS ( \
              SELECT {COLUMNS} FROM unified_users \
-             WHERE {rows} AND ($1::int IS NULL OR ({s} <= $1 AND ({s} < $1 OR id > $2))) \
-             ORDER BY {s} DESC, id LIMIT $3 OFFSET $4), \
-         head AS (SELECT {s} AS score, id FROM page ORDER BY {s} DESC, id LIMIT 1) \
-         SELECT page.*, \
-             (SELECT count(*) FROM unified_users u, head WHERE {rows} AND u.{s} > head.score) AS above, \
-             (SELECT count(*) FROM unified_users u, head WHERE {rows} \
-                 AND (u.{s} > head.score OR (u.{s} = head.score AND u.id < head.id))) AS before \
-         FROM page ORDER BY {s} DESC, id"
+             WHERE {rows} AND ($1::int IS NULL OR ({s} <= $1 AND ({s} < $1 OR id {id_cmp} $2))) \
+             ORDER BY {s} DESC, id LIMIT $3), \
+         positions AS ( \
+             SELECT score, score_above({id}, score) + 1 AS position \
+             FROM (SELECT DISTINCT {s} FROM page) d (score)) \
+         SELECT page.*, positions.position FROM page JOIN positions ON positions.score = page.{s} \
+         ORDER BY page.{s} DESC, page.id"
     );
-    let rows: Vec<PageRow> = sqlx::query_as(&sql)
-        .bind(after.map(|c| c.score))
-        .bind(after.map(|c| c.id))
+    Ok(sqlx::query_as(&sql)
+        .bind(cursor.map(|c| c.score))
+        .bind(cursor.map(|c| c.id))
         .bind(limit)
-        .bind(offset)
         .fetch_all(ex)
-        .await?;
-    let (above, before) = rows.first().map(|r| (r.above, r.before)).unwrap_or((0, 0));
-    Ok(Page {
-        rows: rows.into_iter().map(|r| r.user).collect(),
-        above,
-        before,
-    })
+        .await?)
 }
 
 /// Position (1 = best; ties share) of each score on `board`.
 pub async fn positions(ex: impl PgExecutor<'_>, board: Board, scores: &[i32]) -> AppResult<Vec<(i32, i64)>> {
-    let (s, rows) = (board.score_column(), board.rows());
-    let sql = format!(
-        "SELECT v.score, (SELECT count(*) FROM unified_users WHERE {rows} AND {s} > v.score) + 1 \
-         FROM unnest($1::int[]) AS v(score)"
-    );
-    Ok(sqlx::query_as(&sql).bind(scores).fetch_all(ex).await?)
+    super::scores::positions(ex, board.id_sql(), scores).await
 }
 
-/// How many users come before `user` in the board's order.
-pub async fn index_of(ex: impl PgExecutor<'_>, board: Board, user: &UserRow) -> AppResult<i64> {
+/// The entry `n` places before `user` in the board's order (or the first entry, when fewer
+/// come before): where a page centred on the user starts. Walks the index backwards from the
+/// user, so it costs `n` rows, not the user's position.
+pub async fn start_before(ex: impl PgExecutor<'_>, board: Board, user: &UserRow, n: i64) -> AppResult<Start> {
     let (s, rows) = (board.score_column(), board.rows());
-    let sql =
-        format!("SELECT count(*) FROM unified_users WHERE {rows} AND ({s} > $1 OR ({s} = $1 AND id < $2))");
-    Ok(sqlx::query_scalar(&sql)
+    let sql = format!(
+        "SELECT {s}, id FROM unified_users WHERE {rows} AND ({s} > $1 OR ({s} = $1 AND id < $2)) \
+         ORDER BY {s}, id DESC LIMIT $3"
+    );
+    let before: Vec<(i32, uuid::Uuid)> = sqlx::query_as(&sql)
         .bind(board.score(user))
         .bind(user.id)
-        .fetch_one(ex)
-        .await?)
+        .bind(n)
+        .fetch_all(ex)
+        .await?;
+    Ok(match before.last() {
+        Some(&(score, id)) if before.len() as i64 == n => Start::At(LeaderboardCursor { score, id }),
+        _ => Start::Top,
+    })
 }

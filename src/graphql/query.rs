@@ -6,11 +6,10 @@ use super::types::{
     UserRef, actor, loaders, state,
 };
 use crate::db::achievements;
-use crate::db::leaderboard::{self, Board};
+use crate::db::leaderboard::{self, Board, PageRow, Start};
 use crate::domain::Rank;
 use crate::domain::access::Action;
 use crate::domain::cursor::LeaderboardCursor;
-use crate::domain::leaderboard::page_positions;
 use crate::error::AppError;
 use crate::service;
 
@@ -60,27 +59,24 @@ impl CoreQuery {
                     .ok_or_else(|| AppError::invalid("after is not a cursor of this leaderboard"))
             })
             .transpose()?;
-        let offset = match around {
-            None => 0,
-            Some(user_ref) => {
-                if after.is_some() {
-                    return Err(AppError::invalid("give either after or around, not both").into());
-                }
+        let start = match (around, after) {
+            (None, None) => Start::Top,
+            (None, Some(after)) => Start::After(after),
+            (Some(_), Some(_)) => {
+                return Err(AppError::invalid("give either after or around, not both").into());
+            }
+            (Some(user_ref), None) => {
                 let key = user_ref.key()?;
                 actor(ctx).authorize(&Action::Lookup(&key))?;
                 let user = service::users::find(state(ctx), &key)
                     .await?
                     .ok_or_else(service::users::not_found)?;
-                let index = leaderboard::index_of(&state(ctx).pool, board, &user).await?;
-                (index - i64::from(first / 2)).max(0)
+                leaderboard::start_before(&state(ctx).pool, board, &user, i64::from(first / 2)).await?
             }
         };
-        let mut page =
-            leaderboard::page(&state(ctx).pool, board, after, i64::from(first) + 1, offset).await?;
-        let has_next_page = page.rows.len() > first as usize;
-        page.rows.truncate(first as usize);
-        let scores: Vec<i32> = page.rows.iter().map(|u| board.score(u)).collect();
-        let positions = page_positions(page.above, page.before, &scores);
+        let mut page = leaderboard::page(&state(ctx).pool, board, start, i64::from(first) + 1).await?;
+        let has_next_page = page.len() > first as usize;
+        page.truncate(first as usize);
         // Per-user fields of the page load in one batch each, whatever the page size: the
         // loaders' time window alone would split a large page into several batches.
         let loaders = loaders(ctx)?;
@@ -94,29 +90,23 @@ impl CoreQuery {
                     .field(field)
                     .exists()
         };
-        if board == Board::AllTime {
-            let known = scores
-                .iter()
-                .zip(&positions)
-                .map(|(s, p)| ((Board::AllTime, *s), *p));
-            loaders.positions.feed_many(known).await;
-        } else if selects("position") {
+        let known = page.iter().map(|r| ((board, board.score(&r.user)), r.position));
+        loaders.positions.feed_many(known).await;
+        if board != Board::AllTime && selects("position") {
             loaders
                 .positions
-                .load_many(page.rows.iter().map(|u| (Board::AllTime, u.xp)))
+                .load_many(page.iter().map(|r| (Board::AllTime, r.user.xp)))
                 .await?;
         }
         if selects("achievements") {
             loaders
                 .achievements
-                .load_many(page.rows.iter().map(|u| u.id))
+                .load_many(page.iter().map(|r| r.user.id))
                 .await?;
         }
         let edges: Vec<LeaderboardEdge> = page
-            .rows
             .into_iter()
-            .zip(positions)
-            .map(|(user, position)| {
+            .map(|PageRow { user, position }| {
                 let score = board.score(&user);
                 LeaderboardEdge {
                     cursor: LeaderboardCursor { score, id: user.id }.encode(board.name()),

@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod ledger;
 pub mod linking;
 pub mod progress;
+pub mod scores;
 pub mod seasons;
 pub mod users;
 

@@ -1,0 +1,51 @@
+//! `score_counts` and `score_changes`: how many users hold each score, so a leaderboard
+//! position is a sum over a few hundred rows instead of a count over the users above (see the
+//! migration). Triggers on `unified_users` append to `score_changes`; `compact` folds them
+//! into `score_counts`.
+
+use sqlx::{PgExecutor, PgPool};
+
+use crate::error::AppResult;
+
+/// Folds pending score changes into the counts. One compactor at a time across processes (an
+/// advisory lock); the others skip the round. Returns how many change rows were folded.
+pub async fn compact(pool: &PgPool) -> AppResult<u64> {
+    let mut tx = pool.begin().await?;
+    let ours: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtext('ttfd_score_compactor'))")
+        .fetch_one(&mut *tx)
+        .await?;
+    if !ours {
+        return Ok(0);
+    }
+    // Deleting and counting in one statement: a reader sees the rows either still pending or
+    // already counted, never both or neither.
+    let folded: i64 = sqlx::query_scalar(
+        "WITH moved AS (DELETE FROM score_changes RETURNING board, score, users), \
+         folded AS ( \
+             INSERT INTO score_counts (board, level, bucket, users) \
+             SELECT board, l.level, score >> (8 * l.level), sum(users) \
+             FROM moved, (VALUES (0), (1), (2)) l (level) \
+             GROUP BY 1, 2, 3 HAVING sum(users) <> 0 \
+             ON CONFLICT (board, level, bucket) DO UPDATE SET users = score_counts.users + EXCLUDED.users) \
+         SELECT count(*) FROM moved",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if folded > 0 {
+        sqlx::query("DELETE FROM score_counts WHERE users = 0")
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(folded as u64)
+}
+
+/// The board id of the current season.
+pub const CURRENT_SEASON_BOARD: &str = "(SELECT id FROM seasons WHERE ended_at IS NULL)";
+
+/// Position (1 = best; ties share) of each score: 1 + the users who score strictly more.
+/// `board` is SQL: `0` for all-time, `CURRENT_SEASON_BOARD` for the season.
+pub async fn positions(ex: impl PgExecutor<'_>, board: &str, scores: &[i32]) -> AppResult<Vec<(i32, i64)>> {
+    let sql = format!("SELECT v.score, score_above({board}, v.score) + 1 FROM unnest($1::int[]) AS v(score)");
+    Ok(sqlx::query_as(&sql).bind(scores).fetch_all(ex).await?)
+}
