@@ -1,15 +1,14 @@
-//! Rate limits: requests per API key, and per client address for the public. Operations
-//! started on an open websocket count too (they never pass the HTTP layer again), and so do
-//! subscriptions held per key across connections.
+//! Rate limits: requests per API key, and per client address for the public, shared by every
+//! server process on the database. Operations started on an open websocket count too (they
+//! never pass the HTTP layer again). Subscriptions held per key are capped per process.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use sqlx::PgPool;
+use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::error::AppError;
@@ -40,59 +39,143 @@ pub enum Caller {
     Address(IpAddr),
 }
 
+impl Caller {
+    /// The bucket's name in the database.
+    fn bucket(&self) -> String {
+        match self {
+            Caller::Key(id) => format!("key:{id}"),
+            Caller::Address(ip) => format!("ip:{ip}"),
+        }
+    }
+}
+
+/// A caller's quota as a token bucket: bursts up to a tenth of a minute's allowance, refilled
+/// at the per-minute rate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bucket {
+    pub capacity: u32,
+    pub per_second: f64,
+}
+
+impl Bucket {
+    pub fn per_minute(n: u32) -> Bucket {
+        let n = n.max(1);
+        Bucket {
+            capacity: (n / 10).max(1),
+            per_second: f64::from(n) / 60.0,
+        }
+    }
+
+    /// Tokens a process takes from the shared bucket at a time: a tenth of the burst, so a
+    /// busy caller costs one statement per that many requests, and a caller spread over
+    /// processes strands at most that many tokens in each.
+    pub fn lease(&self) -> u32 {
+        (self.capacity / 10).max(1)
+    }
+}
+
+/// Tokens this process holds for one caller.
+#[derive(Default)]
+struct Lease {
+    tokens: u32,
+    taken: Option<Instant>,
+}
+
+/// How long unused leased tokens stay usable; older ones are dropped.
+const LEASE_LIFETIME: Duration = Duration::from_secs(60);
+
+/// Rate limits shared by all server processes on one database: each caller has one token
+/// bucket in PostgreSQL, from which processes lease a few tokens at a time.
 #[derive(Clone)]
 pub struct Limits {
-    keys: Arc<DefaultKeyedRateLimiter<Caller>>,
-    addresses: Arc<DefaultKeyedRateLimiter<Caller>>,
+    pool: PgPool,
+    leases: Arc<Mutex<HashMap<Caller, Arc<tokio::sync::Mutex<Lease>>>>>,
     subscriptions: Arc<Mutex<HashMap<Uuid, usize>>>,
     config: LimitConfig,
 }
 
-fn quota(per_minute: u32) -> Quota {
-    let n = NonZeroU32::new(per_minute.max(1)).expect("non-zero");
-    // Bursts up to a tenth of a minute's allowance.
-    Quota::per_minute(n).allow_burst(NonZeroU32::new((per_minute / 10).max(1)).expect("non-zero"))
-}
-
 impl Limits {
-    pub fn new(config: LimitConfig) -> Limits {
+    pub fn new(config: LimitConfig, pool: PgPool) -> Limits {
         let limits = Limits {
-            keys: Arc::new(RateLimiter::keyed(quota(config.per_key_per_minute))),
-            addresses: Arc::new(RateLimiter::keyed(quota(config.per_address_per_minute))),
+            pool,
+            leases: Arc::default(),
             subscriptions: Arc::default(),
             config,
         };
-        // Forget callers that have been quiet, so the tables stay small.
-        let (keys, addresses) = (Arc::downgrade(&limits.keys), Arc::downgrade(&limits.addresses));
+        // Forget quiet callers, here and in the database, so both stay small.
+        let (leases, pool) = (Arc::downgrade(&limits.leases), limits.pool.clone());
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(60)).await;
-                let (Some(k), Some(a)) = (keys.upgrade(), addresses.upgrade()) else {
-                    return;
-                };
-                k.retain_recent();
-                a.retain_recent();
+                let Some(leases) = leases.upgrade() else { return };
+                leases.lock().expect("leases").retain(|_, lease| {
+                    Arc::strong_count(lease) > 1
+                        || lease.try_lock().is_ok_and(|l| {
+                            l.tokens > 0 && l.taken.is_some_and(|t| t.elapsed() < LEASE_LIFETIME)
+                        })
+                });
+                if let Err(e) = crate::db::rate_limits::prune(&pool).await {
+                    tracing::debug!(error = ?e, "pruning rate limit buckets failed");
+                }
             }
         });
         limits
     }
 
-    /// Counts one request of `caller`; RATE_LIMITED (with the seconds to wait) past its quota.
-    pub fn check(&self, caller: &Caller) -> Result<(), AppError> {
-        let limiter = match caller {
-            Caller::Key(_) => &self.keys,
-            Caller::Address(_) => &self.addresses,
-        };
-        limiter.check_key(caller).map_err(|not_until| {
-            crate::metrics::rate_limited(match caller {
-                Caller::Key(_) => "key",
-                Caller::Address(_) => "address",
-            });
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            AppError::RateLimited {
-                retry_after_secs: wait.as_secs().max(1),
-            }
+    fn bucket(&self, caller: &Caller) -> Bucket {
+        Bucket::per_minute(match caller {
+            Caller::Key(_) => self.config.per_key_per_minute,
+            Caller::Address(_) => self.config.per_address_per_minute,
         })
+    }
+
+    /// Counts one request of `caller`; RATE_LIMITED (with the seconds to wait) past its quota.
+    pub async fn check(&self, caller: &Caller) -> Result<(), AppError> {
+        let lease = self
+            .leases
+            .lock()
+            .expect("leases")
+            .entry(caller.clone())
+            .or_default()
+            .clone();
+        // Concurrent requests of one caller wait for one lease rather than each taking one.
+        let mut lease = lease.lock().await;
+        if lease.tokens > 0 && lease.taken.is_some_and(|t| t.elapsed() < LEASE_LIFETIME) {
+            lease.tokens -= 1;
+            return Ok(());
+        }
+        let bucket = self.bucket(caller);
+        let taken = crate::db::rate_limits::take(
+            &self.pool,
+            &caller.bucket(),
+            f64::from(bucket.capacity),
+            bucket.per_second,
+            bucket.lease(),
+        )
+        .await;
+        match taken {
+            Ok((granted, _)) if granted > 0 => {
+                *lease = Lease {
+                    tokens: granted - 1,
+                    taken: Some(Instant::now()),
+                };
+                Ok(())
+            }
+            Ok((_, wait_seconds)) => {
+                crate::metrics::rate_limited(match caller {
+                    Caller::Key(_) => "key",
+                    Caller::Address(_) => "address",
+                });
+                Err(AppError::RateLimited {
+                    retry_after_secs: (wait_seconds.ceil() as u64).max(1),
+                })
+            }
+            Err(e) => {
+                // The request needs the database anyway; it fails there with its own error.
+                tracing::warn!(error = ?e, "cannot read the rate limit; letting the request through");
+                Ok(())
+            }
+        }
     }
 
     /// Takes a subscription place for `key`; the returned guard gives it back.
@@ -124,5 +207,21 @@ impl Drop for SubscriptionPlace {
                 held.remove(&self.key);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bucket_bursts_a_tenth_of_a_minute_and_leases_a_tenth_of_that() {
+        let b = Bucket::per_minute(12_000);
+        assert_eq!(b.capacity, 1_200);
+        assert_eq!(b.per_second, 200.0);
+        assert_eq!(b.lease(), 120);
+        let small = Bucket::per_minute(60);
+        assert_eq!((small.capacity, small.lease()), (6, 1));
+        assert_eq!(Bucket::per_minute(0).capacity, 1);
     }
 }

@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod link_codes;
 pub mod owned;
 pub mod ranks;
+pub mod rate_limits;
 pub mod scores;
 pub mod seasons;
 pub mod users;

@@ -224,19 +224,19 @@ fn refusal(e: AppError, media: Media) -> Response {
 /// Who asks, counted against their rate limit: the key's, or the address's for the public
 /// (and for presented keys that turn out bad, so guessing keys costs the guesser).
 async fn admitted(state: &HttpState, headers: &HeaderMap, peer: Option<IpAddr>) -> Result<Actor, AppError> {
-    let by_address = |ip| state.limits.check(&Caller::Address(ip));
+    let limits = &state.limits;
     match caller(state, headers).await {
         Ok(actor) => {
             match (actor.key_id(), peer) {
-                (Some(id), _) => state.limits.check(&Caller::Key(id))?,
-                (None, Some(ip)) => by_address(ip)?,
+                (Some(id), _) => limits.check(&Caller::Key(id)).await?,
+                (None, Some(ip)) => limits.check(&Caller::Address(ip)).await?,
                 (None, None) => {}
             }
             Ok(actor)
         }
         Err(e) => {
             if let Some(ip) = peer {
-                by_address(ip)?;
+                limits.check(&Caller::Address(ip)).await?;
             }
             Err(e)
         }

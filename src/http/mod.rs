@@ -59,9 +59,9 @@ pub fn router_with_shutdown(app: AppState, config: &HttpConfig, shutdown: watch:
     crate::metrics::install();
     let state = HttpState {
         schema: crate::graphql::build(app.clone()),
+        limits: Limits::new(config.limits.clone(), app.pool.clone()),
         app,
         ws: config.ws.clone(),
-        limits: Limits::new(config.limits.clone()),
         shutdown,
     };
     Router::new()

@@ -306,7 +306,7 @@ impl Session {
                     return Ok(());
                 }
                 // Operations on an open socket never pass the HTTP layer: count them here.
-                match self.admit() {
+                match self.admit().await {
                     Ok(place) => self.start(id, request, place),
                     Err(e) => {
                         let error = async_graphql::Error::from(e).into_server_error(Default::default());
@@ -342,14 +342,14 @@ impl Session {
 
     /// Counts an operation against the caller's rate limit and, for a key, takes one of the
     /// key's subscription places (held until the operation ends).
-    fn admit(&self) -> Result<Option<SubscriptionPlace>, AppError> {
+    async fn admit(&self) -> Result<Option<SubscriptionPlace>, AppError> {
         let limits = &self.state.limits;
         match (self.actor.key_id(), self.peer) {
             (Some(id), _) => {
-                limits.check(&Caller::Key(id))?;
+                limits.check(&Caller::Key(id)).await?;
                 limits.hold_subscription(id).map(Some)
             }
-            (None, Some(ip)) => limits.check(&Caller::Address(ip)).map(|()| None),
+            (None, Some(ip)) => limits.check(&Caller::Address(ip)).await.map(|()| None),
             (None, None) => Ok(None),
         }
     }

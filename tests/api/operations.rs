@@ -6,7 +6,9 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use ttfd::db::owned::{OwnedOptions, OwnedPostgres};
 
-use crate::harness::{TestApp, node_subscriber, spawn_server, url_of};
+use crate::harness::{TestApp, create_key, node_subscriber, spawn_server};
+use ttfd::domain::Platform;
+use ttfd::domain::access::Role;
 
 async fn wait_for_status(http: &reqwest::Client, url: &str, want: u16) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -205,7 +207,7 @@ async fn sigterm_loses_no_acknowledged_mutation_and_closes_websockets_with_1001(
 }
 
 #[tokio::test]
-async fn two_processes_share_idempotency_and_cooldowns() {
+async fn two_processes_share_idempotency_cooldowns_and_link_codes() {
     let app = TestApp::start().await;
     app.telegram_user("1", "ann").await;
     let (_a, base_a) = spawn_server(&app, &[]).await;
@@ -231,8 +233,8 @@ async fn two_processes_share_idempotency_and_cooldowns() {
     let (first, second) = tokio::join!(post(base_a.clone(), keyed), post(base_b.clone(), keyed));
     assert_eq!(first["data"], second["data"], "{first} {second}");
     let message = "mutation { recordMessage(user: {telegramId: \"1\"}) { delta } }";
-    let on_a = post(base_a, message).await;
-    let on_b = post(base_b, message).await;
+    let on_a = post(base_a.clone(), message).await;
+    let on_b = post(base_b.clone(), message).await;
     let earned = [&on_a, &on_b]
         .iter()
         .filter(|r| r["data"]["recordMessage"]["delta"].as_i64().unwrap() > 0)
@@ -243,5 +245,78 @@ async fn two_processes_share_idempotency_and_cooldowns() {
         .await
         .unwrap();
     assert_eq!(xp, 7 + 5);
-    let _ = url_of(&app.db);
+
+    // A link code made through one process is redeemed through the other, once.
+    let code = post(
+        base_a.clone(),
+        "mutation { createLinkCode(user: {telegramId: \"1\"}) { code } }",
+    )
+    .await["data"]["createLinkCode"]["code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let redeem = |base: String, discord: &str| {
+        let client = client.clone();
+        let key = app.admin.clone();
+        let query = format!(
+            "mutation {{ redeemLinkCode(code: \"{code}\", user: {{discordId: \"{discord}\"}}) {{ telegramId discordId }} }}"
+        );
+        async move {
+            client
+                .post(format!("{base}/graphql"))
+                .bearer_auth(key)
+                .json(&json!({"query": query}))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let linked = redeem(base_b.clone(), "42").await;
+    assert_eq!(
+        linked["data"]["redeemLinkCode"],
+        json!({"telegramId": "1", "discordId": "42"}),
+        "{linked}"
+    );
+    let again = redeem(base_a, "43").await;
+    assert!(again["errors"].is_array(), "a code works once: {again}");
+}
+
+#[tokio::test]
+async fn two_processes_share_one_rate_limit() {
+    let app = TestApp::start().await;
+    let bot = create_key(&app.pool, "tg-bot", Role::Bot(Platform::Telegram)).await;
+    // 60 a minute: a burst of 6 for the key, whichever process it calls.
+    let limit = [("TTFD_RATE_LIMIT_PER_KEY", "60")];
+    let (_a, base_a) = spawn_server(&app, &limit).await;
+    let (_b, base_b) = spawn_server(&app, &limit).await;
+    let client = reqwest::Client::new();
+    let mut served = [0, 0];
+    let mut limited = [0, 0];
+    for i in 0..12 {
+        let base = if i % 2 == 0 { &base_a } else { &base_b };
+        let status = client
+            .post(format!("{base}/graphql"))
+            .bearer_auth(&bot)
+            .json(&json!({"query": "{ ranks { id } }"}))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        match status.as_u16() {
+            200 => served[i % 2] += 1,
+            429 => limited[i % 2] += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    // Each process alone would serve 6; together they serve the one burst (plus at most the
+    // one token that refills each second).
+    let total = served[0] + served[1];
+    assert!((6..=7).contains(&total), "served {served:?}, limited {limited:?}");
+    assert!(
+        limited[0] > 0 && limited[1] > 0,
+        "both processes refuse: {limited:?}"
+    );
 }

@@ -16,6 +16,8 @@ const client = createClient({
   webSocketImpl: WebSocket,
   lazy: false,
   retryAttempts: 0,
+  // The `closed` line below reports a close; graphql-ws would also dump it to stderr.
+  onNonLazyError: () => {},
   connectionParams: args.init ? JSON.parse(args.init) : undefined,
   on: {
     connected: () => print({ connected: true }),
