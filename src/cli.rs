@@ -171,6 +171,10 @@ pub struct ServeArgs {
     /// Subscriptions one API key may hold at once, over all its connections.
     #[arg(long, env = "TTFD_SUBSCRIPTIONS_PER_KEY", default_value_t = 1_000)]
     pub subscriptions_per_key: usize,
+    /// A read replica for leaderboard reads (pages and positions); the main database when
+    /// absent. Replicas lag a little: a position read there may trail a write by that lag.
+    #[arg(long, env = "TTFD_READ_DATABASE_URL", hide_env_values = true)]
+    pub read_database_url: Option<String>,
     /// Events older than this many days are pruned (0 keeps them forever).
     #[arg(long, env = "TTFD_EVENT_RETENTION_DAYS", default_value_t = 30)]
     pub event_retention_days: u32,
@@ -331,9 +335,25 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         })
         .transpose()?;
     let rules = args.rules.load()?;
+    let read_pool = match &args.read_database_url {
+        None => None,
+        Some(url) => {
+            let timeout = args.db.statement_timeout_ms.to_string();
+            let options = url
+                .parse::<PgConnectOptions>()
+                .context("TTFD_READ_DATABASE_URL is not a PostgreSQL URL")?
+                .options([("statement_timeout", timeout.as_str())]);
+            Some(
+                db::connect(options, args.db.db_max_connections)
+                    .await
+                    .map_err(|e| anyhow!(e.public_message_or_detail()))?,
+            )
+        }
+    };
     let config = StateConfig {
         rules,
         listen_options,
+        read_pool,
         event_buffer: args.event_buffer,
         retention: (args.event_retention_days > 0).then(|| RetentionConfig {
             max_age: Duration::from_secs(u64::from(args.event_retention_days) * 86_400),

@@ -15,6 +15,8 @@ use crate::events::{EventHub, HubConfig, RetentionConfig, spawn_retention};
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    /// Where leaderboard pages and positions are read: a replica if configured, else `pool`.
+    pub read_pool: PgPool,
     pub ranks: Arc<RankTable>,
     pub events: EventHub,
     pub keys: Keys,
@@ -25,6 +27,8 @@ pub struct AppState {
 pub struct StateConfig {
     /// Where the event listener connects; the pool's database when `None`.
     pub listen_options: Option<PgConnectOptions>,
+    /// A read replica for leaderboard reads; the main pool when `None`.
+    pub read_pool: Option<PgPool>,
     pub event_buffer: usize,
     pub event_poll_interval: Duration,
     /// `None`: keep events forever.
@@ -36,6 +40,7 @@ impl Default for StateConfig {
     fn default() -> Self {
         StateConfig {
             listen_options: None,
+            read_pool: None,
             event_buffer: 4096,
             event_poll_interval: Duration::from_secs(1),
             retention: None,
@@ -67,6 +72,7 @@ impl AppState {
             spawn_retention(pool.clone(), retention.clone());
         }
         Ok(AppState {
+            read_pool: config.read_pool.clone().unwrap_or_else(|| pool.clone()),
             pool,
             ranks,
             events,

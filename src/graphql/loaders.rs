@@ -12,6 +12,7 @@ use crate::db::achievements::{self, UnlockRow};
 use crate::db::leaderboard::{self, Board};
 use crate::db::users::{self, UserRow};
 use crate::error::AppError;
+use crate::state::AppState;
 
 pub struct Loaders {
     pub users: DataLoader<UserLoader, HashMapCache>,
@@ -20,11 +21,12 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    pub fn new(pool: &PgPool) -> Loaders {
+    pub fn new(app: &AppState) -> Loaders {
+        let pool = &app.pool;
         Loaders {
             users: DataLoader::with_cache(UserLoader(pool.clone()), tokio::spawn, HashMapCache::default()),
             positions: DataLoader::with_cache(
-                PositionLoader(pool.clone()),
+                PositionLoader(app.read_pool.clone()),
                 tokio::spawn,
                 HashMapCache::default(),
             ),
@@ -52,7 +54,8 @@ impl Loader<Uuid> for UserLoader {
     }
 }
 
-/// Position of a score on a board; users with equal scores share it.
+/// Position of a score on a board; users with equal scores share it. Read where leaderboards
+/// are read (a replica, if configured).
 pub struct PositionLoader(PgPool);
 
 impl Loader<(Board, i32)> for PositionLoader {

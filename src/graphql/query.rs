@@ -71,10 +71,10 @@ impl CoreQuery {
                 let user = service::users::find(state(ctx), &key)
                     .await?
                     .ok_or_else(service::users::not_found)?;
-                leaderboard::start_before(&state(ctx).pool, board, &user, i64::from(first / 2)).await?
+                leaderboard::start_before(&state(ctx).read_pool, board, &user, i64::from(first / 2)).await?
             }
         };
-        let mut page = leaderboard::page(&state(ctx).pool, board, start, i64::from(first) + 1).await?;
+        let mut page = leaderboard::page(&state(ctx).read_pool, board, start, i64::from(first) + 1).await?;
         let has_next_page = page.len() > first as usize;
         page.truncate(first as usize);
         // Per-user fields of the page load in one batch each, whatever the page size: the

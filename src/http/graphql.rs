@@ -276,7 +276,7 @@ async fn execute(
             params.variables.unwrap_or_default(),
         )))
         .data(phase.clone())
-        .data(Loaders::new(&state.app.pool))
+        .data(Loaders::new(&state.app))
         .data(actor);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);

@@ -364,7 +364,7 @@ impl Session {
         let mut request = async_graphql::Request::new(params.query)
             .variables(Variables::from_json(Value::Object(params.variables)))
             .data(phase.clone())
-            .data(Loaders::new(&self.state.app.pool))
+            .data(Loaders::new(&self.state.app))
             .data(self.actor.clone());
         if let Some(name) = params.operation_name {
             request = request.operation_name(name);

@@ -320,3 +320,40 @@ async fn two_processes_share_one_rate_limit() {
         "both processes refuse: {limited:?}"
     );
 }
+
+#[tokio::test]
+async fn leaderboard_reads_go_to_the_read_replica_when_configured() {
+    let app = TestApp::start().await;
+    app.telegram_user("1", "primary").await;
+    // A stand-in replica: another database whose rows differ, so the answer tells which was read.
+    let replica = crate::harness::fresh_database().await;
+    let replica_pool = ttfd::db::connect(replica.clone(), 2).await.unwrap();
+    sqlx::query(
+        "INSERT INTO unified_users (telegram_id, username, display_name, primary_platform, xp) \
+         VALUES ('2', 'replicated', 'replicated', 'telegram', 10)",
+    )
+    .execute(&replica_pool)
+    .await
+    .unwrap();
+    let replica_url = crate::harness::url_of(&replica);
+    let (_server, base) = spawn_server(&app, &[("TTFD_READ_DATABASE_URL", &replica_url)]).await;
+    let body: Value = reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .bearer_auth(&app.admin)
+        .json(&json!({"query": "{ leaderboard(first: 5) { nodes { user { username } } } user(ref: {telegramId: \"1\"}) { username } }"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["data"]["leaderboard"]["nodes"],
+        json!([{"user": {"username": "replicated"}}]),
+        "{body}"
+    );
+    assert_eq!(
+        body["data"]["user"]["username"], "primary",
+        "writes and lookups stay on the primary"
+    );
+}
