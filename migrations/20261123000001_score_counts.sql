@@ -1,21 +1,21 @@
 -- Leaderboard positions without counting rows. A position is 1 + the number of users who
 -- score strictly more, and counting them over the score index is O(users above): 1M index
--- entries for the last of a million users. Instead, users per score are kept at three
--- levels (the exact score, score >> 8, score >> 16), so "how many score more than s" sums at
--- most a few hundred rows whatever the number of users.
+-- entries for the last of a million users. Instead, users per score are kept at four levels
+-- (the exact score, score >> 6, score >> 12, score >> 18), so "how many score more than s"
+-- sums at most 63 rows per level below the top one, whatever the number of users.
 --
 -- Writers never touch the counts directly: every change to a user's score appends to
 -- score_changes (insert-only, so concurrent awards never wait on a shared counter row), and
 -- a background compactor folds those rows into score_counts. Readers add both tables in one
--- statement, so a position always matches the snapshot it is read in.
+-- statement (src/db/scores.rs), so a position always matches the snapshot it is read in.
 --
 -- A board is 0 for all-time XP, else the season id of current_season_xp. Score 0 is never
 -- counted: nobody is below it.
 
 CREATE TABLE score_counts (
     board  integer  NOT NULL,
-    level  smallint NOT NULL CHECK (level BETWEEN 0 AND 2),
-    bucket integer  NOT NULL CHECK (bucket >= 0),
+    level  smallint NOT NULL CHECK (level BETWEEN 0 AND 3),
+    bucket integer  NOT NULL CHECK (bucket >= 0),  -- score >> (6 * level)
     users  bigint   NOT NULL,
     PRIMARY KEY (board, level, bucket)
 );
@@ -26,13 +26,9 @@ CREATE TABLE score_changes (
     users integer NOT NULL
 );
 CREATE INDEX score_changes_board_score_idx ON score_changes (board, score);
--- A queue that is emptied several times a second: vacuum it eagerly so readers do not wade
--- through dead index entries.
-ALTER TABLE score_changes SET (
-    autovacuum_vacuum_threshold = 5000,
-    autovacuum_vacuum_scale_factor = 0,
-    autovacuum_vacuum_cost_delay = 0
-);
+-- A queue emptied several times a second, which the compactor vacuums itself: never give
+-- back its pages (that needs an exclusive lock, and they fill again at once).
+ALTER TABLE score_changes SET (vacuum_truncate = false);
 
 CREATE FUNCTION score_changes_inserted() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -90,27 +86,11 @@ CREATE TRIGGER unified_users_scores_deleted
     AFTER DELETE ON unified_users REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION score_changes_deleted();
 
--- Users who score strictly more than `score` on `board`, as of the calling statement's
--- snapshot. Bucket bounds are bigint: ((score >> 8) + 1) << 8 passes the int range at the top.
-CREATE FUNCTION score_above(p_board integer, p_score integer) RETURNS bigint
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce((SELECT sum(users) FROM score_counts
-                     WHERE board = p_board AND level = 2 AND bucket > p_score >> 16), 0)
-         + coalesce((SELECT sum(users) FROM score_counts
-                     WHERE board = p_board AND level = 1 AND bucket > p_score >> 8
-                       AND bucket < ((p_score >> 16) + 1)::bigint << 8), 0)
-         + coalesce((SELECT sum(users) FROM score_counts
-                     WHERE board = p_board AND level = 0 AND bucket > p_score
-                       AND bucket < ((p_score >> 8) + 1)::bigint << 8), 0)
-         + coalesce((SELECT sum(users) FROM score_changes
-                     WHERE board = p_board AND score > p_score), 0)
-$$;
-
 -- The users already there.
 INSERT INTO score_counts (board, level, bucket, users)
-SELECT board, l.level, s.score >> (8 * l.level), count(*)
+SELECT board, l.level, s.score >> (6 * l.level), count(*)
 FROM (SELECT 0, xp FROM unified_users WHERE xp > 0
       UNION ALL
       SELECT season_id, current_season_xp FROM unified_users WHERE current_season_xp > 0) s (board, score),
-     (VALUES (0), (1), (2)) l (level)
+     (VALUES (0), (1), (2), (3)) l (level)
 GROUP BY 1, 2, 3;

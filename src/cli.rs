@@ -121,6 +121,10 @@ enum BenchCommand {
     /// Subscription fan-out: N subscriptions, mutations at a fixed rate, delivery latency and
     /// server memory per subscription.
     Events(crate::bench::EventsBench),
+    /// Fill the database with bench users (default 1,000,000) for `bench api`.
+    Load(crate::bench::LoadBench),
+    /// The hot operations through HTTP and GraphQL, each beside the same SQL run directly.
+    Api(crate::bench::ApiBench),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -232,12 +236,14 @@ pub fn main() -> ExitCode {
                 database.close().await;
                 result
             }
-            Command::Bench {
-                bench: BenchCommand::Events(args),
-                db,
-            } => {
+            Command::Bench { bench, db } => {
                 let database = Database::open(&db).await?;
-                let result = crate::bench::run_events(&database.url, args).await;
+                let (pool, url) = (&database.pool, database.url.as_str());
+                let result = match bench {
+                    BenchCommand::Events(args) => crate::bench::run_events(pool, url, args).await,
+                    BenchCommand::Load(args) => crate::bench::run_load(pool, args).await,
+                    BenchCommand::Api(args) => crate::bench::run_api(pool, url, args).await,
+                };
                 database.close().await;
                 result
             }

@@ -3,6 +3,7 @@
 
 use sqlx::PgExecutor;
 
+use super::scores;
 use super::users::{COLUMNS, UserRow};
 use crate::domain::cursor::LeaderboardCursor;
 use crate::error::AppResult;
@@ -40,7 +41,7 @@ impl Board {
     pub fn id_sql(self) -> &'static str {
         match self {
             Board::AllTime => "0",
-            Board::Season => super::scores::CURRENT_SEASON_BOARD,
+            Board::Season => scores::CURRENT_SEASON_BOARD,
         }
     }
 
@@ -52,12 +53,20 @@ impl Board {
     }
 }
 
-/// One page of entries, each with its position (1 = best; ties share).
+/// One page of entries in order, with what their positions need: how many users score
+/// strictly more than the first entry, and how many hold its score.
+pub struct Page {
+    pub rows: Vec<UserRow>,
+    pub above: i64,
+    pub holding_first: i64,
+}
+
 #[derive(sqlx::FromRow)]
-pub struct PageRow {
+struct PageRow {
     #[sqlx(flatten)]
-    pub user: UserRow,
-    pub position: i64,
+    user: UserRow,
+    above: i64,
+    holding_first: i64,
 }
 
 /// Where a page starts: after a cursor, or at an entry itself (inclusive).
@@ -68,14 +77,9 @@ pub enum Start {
     At(LeaderboardCursor),
 }
 
-/// Reads `limit` users from `start`, with their positions, in one statement (one snapshot, so
-/// positions agree with the order even while scores change).
-pub async fn page(
-    ex: impl PgExecutor<'_>,
-    board: Board,
-    start: Start,
-    limit: i64,
-) -> AppResult<Vec<PageRow>> {
+/// Reads `limit` users from `start` in one statement (one snapshot, so positions agree with
+/// the order even while scores change).
+pub async fn page(ex: impl PgExecutor<'_>, board: Board, start: Start, limit: i64) -> AppResult<Page> {
     let (s, rows, id) = (board.score_column(), board.rows(), board.id_sql());
     let (cursor, inclusive) = match start {
         Start::Top => (None, false),
@@ -89,23 +93,31 @@ pub async fn page(
              SELECT {COLUMNS} FROM unified_users \
              WHERE {rows} AND ($1::int IS NULL OR ({s} <= $1 AND ({s} < $1 OR id {id_cmp} $2))) \
              ORDER BY {s} DESC, id LIMIT $3), \
-         positions AS ( \
-             SELECT score, score_above({id}, score) + 1 AS position \
-             FROM (SELECT DISTINCT {s} FROM page) d (score)) \
-         SELECT page.*, positions.position FROM page JOIN positions ON positions.score = page.{s} \
-         ORDER BY page.{s} DESC, page.id"
+         head AS MATERIALIZED ( \
+             SELECT {above} AS above, {holding} AS holding_first \
+             FROM (SELECT max({s}) AS score FROM page) h) \
+         SELECT page.*, head.above, head.holding_first \
+         FROM page, head ORDER BY page.{s} DESC, page.id",
+        above = scores::above(id, "h.score"),
+        holding = scores::holding(id, "h.score"),
     );
-    Ok(sqlx::query_as(&sql)
+    let rows: Vec<PageRow> = sqlx::query_as(&sql)
         .bind(cursor.map(|c| c.score))
         .bind(cursor.map(|c| c.id))
         .bind(limit)
         .fetch_all(ex)
-        .await?)
+        .await?;
+    let (above, holding_first) = rows.first().map_or((0, 0), |r| (r.above, r.holding_first));
+    Ok(Page {
+        rows: rows.into_iter().map(|r| r.user).collect(),
+        above,
+        holding_first,
+    })
 }
 
 /// Position (1 = best; ties share) of each score on `board`.
 pub async fn positions(ex: impl PgExecutor<'_>, board: Board, scores: &[i32]) -> AppResult<Vec<(i32, i64)>> {
-    super::scores::positions(ex, board.id_sql(), scores).await
+    scores::positions(ex, board.id_sql(), scores).await
 }
 
 /// The entry `n` places before `user` in the board's order (or the first entry, when fewer

@@ -109,6 +109,30 @@ pub async fn find(ex: impl PgExecutor<'_>, key: &UserKey) -> AppResult<Option<Us
     fetch_by(ex, key, "").await
 }
 
+/// A user with their all-time position, in one statement.
+pub async fn find_with_position(ex: impl PgExecutor<'_>, key: &UserKey) -> AppResult<Option<(UserRow, i64)>> {
+    #[derive(sqlx::FromRow)]
+    struct Ranked {
+        #[sqlx(flatten)]
+        user: UserRow,
+        position: i64,
+    }
+    let col = match key {
+        UserKey::Id(_) => "id",
+        UserKey::External(p, _) => column(*p),
+    };
+    let sql = format!(
+        "SELECT {COLUMNS}, {} + 1 AS position FROM unified_users WHERE {col} = $1",
+        super::scores::above("0", "unified_users.xp")
+    );
+    let q = sqlx::query_as::<_, Ranked>(&sql);
+    let q = match key {
+        UserKey::Id(id) => q.bind(*id),
+        UserKey::External(_, ext) => q.bind(ext.as_str()),
+    };
+    Ok(q.fetch_optional(ex).await?.map(|r| (r.user, r.position)))
+}
+
 /// Reads and row-locks the user for the rest of the transaction. Mutations take this lock
 /// before any write, so concurrent changes to one user serialise here and none is lost.
 pub async fn lock(tx: &mut PgConnection, key: &UserKey) -> AppResult<Option<UserRow>> {
@@ -179,25 +203,31 @@ pub async fn set_external_id(
         .await?)
 }
 
-/// Moves a season XP earned in an ended season off the user row into `season_standings`
-/// (before the row's season XP is written for the current season).
-pub async fn archive_ended_season(tx: &mut PgConnection, id: Uuid) -> AppResult<()> {
-    let sql = format!(
+/// Moves the season XP of user `$1` earned in an ended season off the user row into
+/// `season_standings` (before the row's season XP is written for the current season).
+fn archive_sql() -> String {
+    format!(
         "INSERT INTO season_standings (season_id, user_id, xp) \
          SELECT season_id, id, current_season_xp FROM unified_users \
          WHERE id = $1 AND season_id <> {CURRENT_SEASON} AND current_season_xp > 0 \
          ON CONFLICT (season_id, user_id) DO NOTHING"
-    );
-    sqlx::query(&sql).bind(id).execute(tx).await?;
+    )
+}
+
+pub async fn archive_ended_season(tx: &mut PgConnection, id: Uuid) -> AppResult<()> {
+    sqlx::query(&archive_sql()).bind(id).execute(tx).await?;
     Ok(())
 }
 
+/// Archives an ended season's XP and writes the new progress in one statement: the archive
+/// reads the row as it was before the update.
 pub async fn save_progress(tx: &mut PgConnection, id: Uuid, o: &XpOutcome) -> AppResult<UserRow> {
-    archive_ended_season(tx, id).await?;
     let sql = format!(
-        "UPDATE unified_users SET xp = $2, current_season_xp = $3, season_id = {CURRENT_SEASON}, coins = $4, \
+        "WITH archived AS ({}) \
+         UPDATE unified_users SET xp = $2, current_season_xp = $3, season_id = {CURRENT_SEASON}, coins = $4, \
              rank_id = $5, rewarded_rank_id = $6, last_active = now() \
-         WHERE id = $1 RETURNING {COLUMNS}"
+         WHERE id = $1 RETURNING {COLUMNS}",
+        archive_sql()
     );
     Ok(sqlx::query_as(&sql)
         .bind(id)

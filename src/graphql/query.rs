@@ -6,10 +6,11 @@ use super::types::{
     UserRef, actor, loaders, state,
 };
 use crate::db::achievements;
-use crate::db::leaderboard::{self, Board, PageRow, Start};
+use crate::db::leaderboard::{self, Board, Start};
 use crate::domain::Rank;
 use crate::domain::access::Action;
 use crate::domain::cursor::LeaderboardCursor;
+use crate::domain::leaderboard::positions_from_head;
 use crate::error::AppError;
 use crate::service;
 
@@ -26,7 +27,18 @@ impl CoreQuery {
     ) -> Result<Option<User>> {
         let key = user_ref.key()?;
         actor(ctx).authorize(&Action::Lookup(&key))?;
-        Ok(service::users::find(state(ctx), &key).await?.map(User))
+        // A profile usually shows the position: read it with the user, in one statement.
+        if !ctx.look_ahead().field("position").exists() {
+            return Ok(service::users::find(state(ctx), &key).await?.map(User));
+        }
+        let Some((user, position)) = service::users::find_with_position(state(ctx), &key).await? else {
+            return Ok(None);
+        };
+        loaders(ctx)?
+            .positions
+            .feed_one((Board::AllTime, user.xp), position)
+            .await;
+        Ok(Some(User(user)))
     }
 
     /// The 20 ranks, F I to S II.
@@ -75,8 +87,11 @@ impl CoreQuery {
             }
         };
         let mut page = leaderboard::page(&state(ctx).read_pool, board, start, i64::from(first) + 1).await?;
-        let has_next_page = page.len() > first as usize;
-        page.truncate(first as usize);
+        let scores: Vec<i32> = page.rows.iter().map(|u| board.score(u)).collect();
+        let mut positions = positions_from_head(page.above, page.holding_first, &scores);
+        let has_next_page = page.rows.len() > first as usize;
+        page.rows.truncate(first as usize);
+        positions.truncate(first as usize);
         // Per-user fields of the page load in one batch each, whatever the page size: the
         // loaders' time window alone would split a large page into several batches.
         let loaders = loaders(ctx)?;
@@ -90,23 +105,25 @@ impl CoreQuery {
                     .field(field)
                     .exists()
         };
-        let known = page.iter().map(|r| ((board, board.score(&r.user)), r.position));
+        let known = scores.iter().zip(&positions).map(|(s, p)| ((board, *s), *p));
         loaders.positions.feed_many(known).await;
         if board != Board::AllTime && selects("position") {
             loaders
                 .positions
-                .load_many(page.iter().map(|r| (Board::AllTime, r.user.xp)))
+                .load_many(page.rows.iter().map(|u| (Board::AllTime, u.xp)))
                 .await?;
         }
         if selects("achievements") {
             loaders
                 .achievements
-                .load_many(page.iter().map(|r| r.user.id))
+                .load_many(page.rows.iter().map(|u| u.id))
                 .await?;
         }
         let edges: Vec<LeaderboardEdge> = page
+            .rows
             .into_iter()
-            .map(|PageRow { user, position }| {
+            .zip(positions)
+            .map(|(user, position)| {
                 let score = board.score(&user);
                 LeaderboardEdge {
                     cursor: LeaderboardCursor { score, id: user.id }.encode(board.name()),

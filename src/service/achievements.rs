@@ -7,7 +7,7 @@ use super::progress::{Note, apply_coins, apply_xp};
 use crate::db::achievements;
 use crate::db::events::{self, NewEvent};
 use crate::db::users::{self, UserRow};
-use crate::domain::achievements::{Standing, newly_earned};
+use crate::domain::achievements::{Standing, is_earned, newly_earned};
 use crate::domain::{EventType, Platform, UserKey};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -34,8 +34,18 @@ pub async fn unlock_earned(
     mut user: UserRow,
 ) -> AppResult<UserRow> {
     loop {
+        let standing = standing(state, &user);
+        // Most changes earn nothing at all: then there is no need to read what is held.
+        if !state
+            .rules
+            .achievements
+            .iter()
+            .any(|a| is_earned(&a.unlock, &standing))
+        {
+            return Ok(user);
+        }
         let held = achievements::held(&mut *tx, user.id).await?;
-        let earned: Vec<_> = newly_earned(&state.rules.achievements, &standing(state, &user), &held)
+        let earned: Vec<_> = newly_earned(&state.rules.achievements, &standing, &held)
             .into_iter()
             .map(|a| a.code.clone())
             .collect();
@@ -76,17 +86,15 @@ async fn unlock(
     // At the very top of the Int range a reward is cut to what still fits.
     let reward_xp = a.reward_xp.min(i32::MAX - user.xp);
     if reward_xp > 0 {
-        apply_xp(tx, state, actor, source, &user, reward_xp, note).await?;
-        user = users::lock(tx, &UserKey::Id(user.id))
+        user = apply_xp(tx, state, actor, source, &user, reward_xp, note)
             .await?
-            .ok_or_else(super::users::not_found)?;
+            .user;
     }
     let reward_coins = a.reward_coins.min(i32::MAX - user.coins);
     if reward_coins > 0 {
-        apply_coins(tx, actor, source, &user, reward_coins, note).await?;
-        user = users::lock(tx, &UserKey::Id(user.id))
+        user = apply_coins(tx, actor, source, &user, reward_coins, note)
             .await?
-            .ok_or_else(super::users::not_found)?;
+            .user;
     }
     Ok(user)
 }

@@ -135,7 +135,7 @@ pub async fn record(
     };
     let counted_user = users::add_activity(&mut tx, user.id, &counted).await?;
     let source = actor.source(key, &user);
-    let (change, _) = gain_xp(
+    let applied = gain_xp(
         &mut tx,
         state,
         actor,
@@ -145,6 +145,7 @@ pub async fn record(
         Note::default(),
     )
     .await?;
+    let change = applied.change;
     data["xp"] = json!(change.delta);
     let event = NewEvent {
         user_id: user.id,
@@ -153,10 +154,7 @@ pub async fn record(
         data,
     };
     events::append(&mut tx, actor.key_id(), &[event]).await?;
-    let user = users::lock(&mut tx, &UserKey::Id(user.id))
-        .await?
-        .ok_or_else(not_found)?;
-    super::achievements::unlock_earned(&mut tx, state, actor, source, user).await?;
+    super::achievements::unlock_earned(&mut tx, state, actor, source, applied.user).await?;
     record_if(idem.as_ref(), &mut tx, &change).await?;
     tx.commit().await?;
     Ok(change)

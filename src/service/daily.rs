@@ -74,16 +74,14 @@ pub async fn claim_daily(
     let note = Note::because(Some("daily"));
     let mut current = saved;
     if outcome.reward_coins > 0 {
-        apply_coins(&mut tx, actor, source, &current, outcome.reward_coins, note).await?;
-        current = users::lock(&mut tx, &UserKey::Id(user.id))
+        current = apply_coins(&mut tx, actor, source, &current, outcome.reward_coins, note)
             .await?
-            .ok_or_else(not_found)?;
+            .user;
     }
     if outcome.reward_xp > 0 {
-        apply_xp(&mut tx, state, actor, source, &current, outcome.reward_xp, note).await?;
-        current = users::lock(&mut tx, &UserKey::Id(user.id))
+        current = apply_xp(&mut tx, state, actor, source, &current, outcome.reward_xp, note)
             .await?
-            .ok_or_else(not_found)?;
+            .user;
     }
     super::achievements::unlock_earned(&mut tx, state, actor, source, current).await?;
     let result = DailyClaim {

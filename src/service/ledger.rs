@@ -55,9 +55,13 @@ pub async fn revert(state: &AppState, actor: &Actor, event_id: Uuid) -> AppResul
     let revert_event = if kind == Some(EventType::XpChange) {
         apply_xp(&mut tx, state, actor, source, &user, undo, note)
             .await?
-            .1
+            .event
     } else {
-        Some(apply_coins(&mut tx, actor, source, &user, undo, note).await?.1)
+        Some(
+            apply_coins(&mut tx, actor, source, &user, undo, note)
+                .await?
+                .event,
+        )
     };
     ledger::set_revert_event(&mut tx, event_id, revert_event).await?;
     tx.commit().await?;

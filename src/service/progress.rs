@@ -34,6 +34,21 @@ pub struct CoinsChange {
     pub coins: i32,
 }
 
+/// What an XP change wrote: its result, its `xp_change` event (none when nothing moved) and
+/// the user row as saved (still locked by the transaction).
+pub struct XpApplied {
+    pub change: XpChange,
+    pub event: Option<Uuid>,
+    pub user: UserRow,
+}
+
+/// What a coin change wrote: its result, its `coins_change` event and the saved user row.
+pub struct CoinsApplied {
+    pub change: CoinsChange,
+    pub event: Uuid,
+    pub user: UserRow,
+}
+
 /// Why a change happened: the caller's reason, the event it reverts, the boost applied.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Note<'a> {
@@ -72,7 +87,7 @@ pub async fn gain_xp(
     user: &UserRow,
     xp: i32,
     note: Note<'_>,
-) -> AppResult<(XpChange, Option<Uuid>)> {
+) -> AppResult<XpApplied> {
     let multipliers = if xp > 0 {
         boosts::in_force(&mut *tx, user.id).await?
     } else {
@@ -109,7 +124,7 @@ pub async fn award_xp(
         return Ok(previous);
     }
     let source = actor.source(key, &user);
-    let (change, _) = gain_xp(
+    let applied = gain_xp(
         &mut tx,
         state,
         actor,
@@ -119,17 +134,15 @@ pub async fn award_xp(
         Note::because(reason.as_deref()),
     )
     .await?;
-    let user = users::lock(&mut tx, &UserKey::Id(user.id))
-        .await?
-        .ok_or_else(not_found)?;
-    super::achievements::unlock_earned(&mut tx, state, actor, source, user).await?;
+    let change = applied.change;
+    super::achievements::unlock_earned(&mut tx, state, actor, source, applied.user).await?;
     record_if(idem.as_ref(), &mut tx, &change).await?;
     tx.commit().await?;
     Ok(change)
 }
 
 /// Applies an XP delta to a locked user inside the caller's transaction and writes its
-/// events; returns the change and the id of its `xp_change` event (none when nothing moved).
+/// events.
 pub async fn apply_xp(
     tx: &mut PgConnection,
     state: &AppState,
@@ -138,7 +151,7 @@ pub async fn apply_xp(
     user: &UserRow,
     delta: i32,
     note: Note<'_>,
-) -> AppResult<(XpChange, Option<Uuid>)> {
+) -> AppResult<XpApplied> {
     let outcome = xp::apply(&state.ranks, user.progress(), delta)
         .map_err(|_| AppError::invalid("the change would take xp or coins past the Int range"))?;
     let saved = users::save_progress(tx, user.id, &outcome).await?;
@@ -182,8 +195,11 @@ pub async fn apply_xp(
         new_rank_id: outcome.new_rank_id,
         reward_coins: outcome.reward_coins,
     };
-    let xp_event = (outcome.applied != 0).then(|| written[0].0);
-    Ok((change, xp_event))
+    Ok(XpApplied {
+        change,
+        event: (outcome.applied != 0).then(|| written[0].0),
+        user: saved,
+    })
 }
 
 pub async fn adjust_coins(
@@ -209,14 +225,16 @@ pub async fn adjust_coins(
         return Ok(previous);
     }
     let note = Note::because(reason.as_deref());
-    let (change, _) = apply_coins(&mut tx, actor, actor.source(key, &user), &user, delta, note).await?;
+    let change = apply_coins(&mut tx, actor, actor.source(key, &user), &user, delta, note)
+        .await?
+        .change;
     record_if(idem.as_ref(), &mut tx, &change).await?;
     tx.commit().await?;
     Ok(change)
 }
 
 /// Applies a coin delta to a locked user inside the caller's transaction; INSUFFICIENT_COINS
-/// when the balance would go below 0. Returns the change and its `coins_change` event id.
+/// when the balance would go below 0.
 pub async fn apply_coins(
     tx: &mut PgConnection,
     actor: &Actor,
@@ -224,7 +242,7 @@ pub async fn apply_coins(
     user: &UserRow,
     delta: i32,
     note: Note<'_>,
-) -> AppResult<(CoinsChange, Uuid)> {
+) -> AppResult<CoinsApplied> {
     let coins = i64::from(user.coins) + i64::from(delta);
     if coins < 0 {
         return Err(AppError::InsufficientCoins {
@@ -242,12 +260,13 @@ pub async fn apply_coins(
         data: note.annotate(data),
     };
     let written = events::append(tx, actor.key_id(), &[event]).await?;
-    Ok((
-        CoinsChange {
+    Ok(CoinsApplied {
+        change: CoinsChange {
             user_id: user.id,
             delta,
             coins: saved.coins,
         },
-        written[0].0,
-    ))
+        event: written[0].0,
+        user: saved,
+    })
 }

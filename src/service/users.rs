@@ -11,6 +11,11 @@ pub async fn find(state: &AppState, key: &UserKey) -> AppResult<Option<UserRow>>
     users::find(&state.pool, key).await
 }
 
+/// A user with their all-time position (1 = best), read together.
+pub async fn find_with_position(state: &AppState, key: &UserKey) -> AppResult<Option<(UserRow, i64)>> {
+    users::find_with_position(&state.pool, key).await
+}
+
 pub struct UpsertInput {
     pub platform: Platform,
     pub external_id: String,

@@ -165,10 +165,10 @@ async fn positions_and_counts(app: &TestApp) -> Vec<(String, i64, i64, i64, i64)
 #[tokio::test]
 async fn positions_from_score_counts_match_a_count_through_races_merges_and_seasons() {
     let app = TestApp::start().await;
-    // 60 users with scattered scores, some past the 256 and 65,536 bucket edges.
+    // 60 users with scattered scores, on both sides of the 64, 4,096 and 262,144 bucket edges.
     let values: Vec<String> = (0..60)
         .map(|i: i64| {
-            let xp = (i * 7919 * i) % 140_000;
+            let xp = (i * 7919 * i) % 400_000;
             format!("('{}', 'u{i}', 'u{i}', 'telegram', {xp}, {})", 7000 + i, xp % 900)
         })
         .collect();
@@ -325,7 +325,16 @@ async fn a_page_costs_the_same_statements_whatever_its_size() {
             "{{ leaderboard(first: {n}) {{ nodes {{ position xp user {{ id rank {{ name color }} nextRank {{ name }} position achievements {{ unlockedAt }} }} }} }} }}"
         )
     };
-    let counts = statements_per_request(&app, &["{ ranks { id } }", &q(5), &q(100), &q(100)]).await;
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM unified_users WHERE telegram_id = '5003'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let profile = format!("{{ user(ref: {{id: \"{id}\"}}) {{ xp rank {{ name }} position }} }}");
+    let counts = statements_per_request(&app, &["{ ranks { id } }", &q(5), &q(100), &q(100), &profile]).await;
+    assert_eq!(
+        counts[4], 1,
+        "a user and their position are one statement: {counts:?}"
+    );
     assert_eq!(counts[0], 0, "ranks are served from memory");
     assert!(
         counts[1] >= 1 && counts[1] <= 3,

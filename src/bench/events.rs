@@ -3,17 +3,20 @@
 //! at a fixed rate, and measures the time from each mutation's HTTP response to each delivery.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, bail};
 use clap::Args;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use sqlx::PgPool;
+
+use super::{Histogram, bench_key, graphql, revoke_key, rss_kib, start_server};
 
 #[derive(Args, Debug, Clone)]
 pub struct EventsBench {
@@ -34,99 +37,6 @@ pub struct EventsBench {
     pub seconds: u64,
 }
 
-/// Latency histogram in 100 µs buckets up to 10 s.
-struct Histogram {
-    buckets: Vec<AtomicU64>,
-}
-
-impl Histogram {
-    const BUCKET_US: u64 = 100;
-
-    fn new() -> Histogram {
-        Histogram {
-            buckets: (0..=100_000).map(|_| AtomicU64::new(0)).collect(),
-        }
-    }
-
-    fn record(&self, d: Duration) {
-        let i = (d.as_micros() as u64 / Self::BUCKET_US).min(self.buckets.len() as u64 - 1) as usize;
-        self.buckets[i].fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn count(&self) -> u64 {
-        self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum()
-    }
-
-    fn percentile(&self, p: f64) -> Duration {
-        let total = self.count();
-        let target = ((total as f64) * p).ceil().max(1.0) as u64;
-        let mut seen = 0;
-        for (i, b) in self.buckets.iter().enumerate() {
-            seen += b.load(Ordering::Relaxed);
-            if seen >= target {
-                return Duration::from_micros((i as u64 + 1) * Self::BUCKET_US);
-            }
-        }
-        Duration::MAX
-    }
-}
-
-fn rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| anyhow!("no VmRSS for {pid}"))
-}
-
-async fn start_server(
-    database_url: &str,
-    per_connection: usize,
-) -> anyhow::Result<(tokio::process::Child, String)> {
-    let mut child = tokio::process::Command::new(std::env::current_exe()?)
-        .args(["serve", "--listen", "127.0.0.1:0", "--event-retention-days", "0"])
-        .env("DATABASE_URL", database_url)
-        .env("TTFD_WS_MAX_SUBSCRIPTIONS", per_connection.to_string())
-        .env("TTFD_DB_MAX_CONNECTIONS", "32")
-        .env("RUST_LOG", "warn,ttfd::cli=info")
-        .env("NO_COLOR", "1")
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .context("start the server")?;
-    let mut lines = BufReader::new(child.stderr.take().context("server stderr")?).lines();
-    let url = loop {
-        let line = lines
-            .next_line()
-            .await?
-            .ok_or_else(|| anyhow!("the server exited"))?;
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.trim().trim_end_matches("/graphql").to_owned();
-        }
-    };
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            eprintln!("server: {line}");
-        }
-    });
-    Ok((child, url))
-}
-
-async fn graphql(http: &reqwest::Client, url: &str, query: &str) -> anyhow::Result<Value> {
-    let res: Value = http
-        .post(url)
-        .json(&json!({ "query": query }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    if res.get("errors").is_some() {
-        bail!("GraphQL errors: {res}");
-    }
-    Ok(res["data"].clone())
-}
-
 type Sent = Arc<Mutex<HashMap<i64, Instant>>>;
 
 /// Whether subscription `i` of `n` is one of the `matching` ones, spread evenly over the
@@ -139,6 +49,7 @@ fn spread(i: usize, n: usize, matching: usize) -> bool {
 /// `latency`.
 async fn connection(
     ws_url: String,
+    key: String,
     filters: Vec<String>,
     sent: Sent,
     latency: Arc<Histogram>,
@@ -149,9 +60,8 @@ async fn connection(
         .headers_mut()
         .insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
-    socket
-        .send(Message::text(r#"{"type":"connection_init"}"#))
-        .await?;
+    let init = json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {key}")}});
+    socket.send(Message::text(init.to_string())).await?;
     for (i, user_id) in filters.iter().enumerate() {
         let query = format!(
             "subscription {{ events(filter: {{userId: \"{user_id}\", types: [COINS_CHANGE]}}) {{ cursor data }} }}"
@@ -184,12 +94,31 @@ async fn connection(
     Ok(())
 }
 
-pub async fn run_events(database_url: &str, args: EventsBench) -> anyhow::Result<()> {
+pub async fn run_events(pool: &PgPool, database_url: &str, args: EventsBench) -> anyhow::Result<()> {
     if args.matching > args.subscriptions || args.per_connection == 0 || args.rate == 0 {
         bail!("need 0 < per-connection, 0 < rate and matching <= subscriptions");
     }
-    let (server, base) = start_server(database_url, args.per_connection).await?;
-    let pid = server.id().context("server pid")?;
+    let (key_name, _, key) = bench_key(pool).await?;
+    let result = measure(database_url, &key, args).await;
+    revoke_key(pool, &key_name).await;
+    result
+}
+
+async fn measure(database_url: &str, key: &str, args: EventsBench) -> anyhow::Result<()> {
+    let per_connection = args.per_connection.to_string();
+    let subscriptions = args.subscriptions.to_string();
+    let server = start_server(
+        database_url,
+        &[
+            ("TTFD_WS_MAX_SUBSCRIPTIONS", per_connection.as_str()),
+            ("TTFD_SUBSCRIPTIONS_PER_KEY", subscriptions.as_str()),
+            ("TTFD_RATE_LIMIT_PER_KEY", "100000000"),
+            ("TTFD_DB_MAX_CONNECTIONS", "32"),
+        ],
+    )
+    .await?;
+    let base = server.base.clone();
+    let pid = server.child.id().context("server pid")?;
     let http = reqwest::Client::new();
     let gql = format!("{base}/graphql");
     let ws_url = format!("{}/graphql/ws", base.replacen("http", "ws", 1));
@@ -198,6 +127,7 @@ pub async fn run_events(database_url: &str, args: EventsBench) -> anyhow::Result
     let user = graphql(
         &http,
         &gql,
+        key,
         &format!("mutation {{ upsertUser(input: {{platform: TELEGRAM, externalId: \"{tg}\", username: \"bench\"}}) {{ id coins }} }}"),
     )
     .await?;
@@ -226,6 +156,7 @@ pub async fn run_events(database_url: &str, args: EventsBench) -> anyhow::Result
     for chunk in filters.chunks(args.per_connection) {
         let task = connection(
             ws_url.clone(),
+            key.to_owned(),
             chunk.to_vec(),
             sent.clone(),
             latency.clone(),
@@ -257,8 +188,9 @@ pub async fn run_events(database_url: &str, args: EventsBench) -> anyhow::Result
     for _ in 0..total {
         ticker.tick().await;
         let (http, gql, mutation, sent) = (http.clone(), gql.clone(), mutation.clone(), sent.clone());
+        let key = key.to_owned();
         in_flight.push(tokio::spawn(async move {
-            let data = graphql(&http, &gql, &mutation).await?;
+            let data = graphql(&http, &gql, &key, &mutation).await?;
             let coins = data["adjustCoins"]["coins"].as_i64().context("coins")?;
             sent.lock().expect("sent").insert(coins, Instant::now());
             anyhow::Ok(())
