@@ -87,12 +87,18 @@ pub async fn page(ex: impl PgExecutor<'_>, board: Board, start: Start, limit: i6
         Start::At(c) => (Some(c), true),
     };
     // `s <= $1 AND (s < $1 OR id >[=] $2)` keeps the index range scan starting at the cursor.
-    let id_cmp = if inclusive { ">=" } else { ">" };
+    // The top page has its own statement: an `$1 IS NULL OR ...` would make PostgreSQL plan
+    // every execution afresh (a custom plan) instead of reusing the prepared one.
+    let from = match (cursor, inclusive) {
+        (None, _) => String::new(),
+        (Some(_), false) => format!("AND {s} <= $1 AND ({s} < $1 OR id > $2)"),
+        (Some(_), true) => format!("AND {s} <= $1 AND ({s} < $1 OR id >= $2)"),
+    };
+    let limit_param = if cursor.is_some() { "$3" } else { "$1" };
     let sql = format!(
         "WITH page AS ( \
-             SELECT {COLUMNS} FROM unified_users \
-             WHERE {rows} AND ($1::int IS NULL OR ({s} <= $1 AND ({s} < $1 OR id {id_cmp} $2))) \
-             ORDER BY {s} DESC, id LIMIT $3), \
+             SELECT {COLUMNS} FROM unified_users WHERE {rows} {from} \
+             ORDER BY {s} DESC, id LIMIT {limit_param}), \
          head AS MATERIALIZED ( \
              SELECT {above} AS above, {holding} AS holding_first \
              FROM (SELECT max({s}) AS score FROM page) h) \
@@ -101,12 +107,12 @@ pub async fn page(ex: impl PgExecutor<'_>, board: Board, start: Start, limit: i6
         above = scores::above(id, "h.score"),
         holding = scores::holding(id, "h.score"),
     );
-    let rows: Vec<PageRow> = sqlx::query_as(&sql)
-        .bind(cursor.map(|c| c.score))
-        .bind(cursor.map(|c| c.id))
-        .bind(limit)
-        .fetch_all(ex)
-        .await?;
+    let query = sqlx::query_as(&sql);
+    let query = match cursor {
+        Some(c) => query.bind(c.score).bind(c.id).bind(limit),
+        None => query.bind(limit),
+    };
+    let rows: Vec<PageRow> = query.fetch_all(ex).await?;
     let (above, holding_first) = rows.first().map_or((0, 0), |r| (r.above, r.holding_first));
     Ok(Page {
         rows: rows.into_iter().map(|r| r.user).collect(),

@@ -45,7 +45,7 @@ pub fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
         .limit_complexity(20_000)
         .limit_recursive_depth(32)
         .limit_directives(16)
-        .extension(phases::Phases)
+        .extension(phases::Phases::default())
 }
 
 pub fn build(state: crate::state::AppState) -> TtfdSchema {

@@ -1,7 +1,9 @@
 //! Tells the HTTP layer how a request ended: GraphQL-over-HTTP wants 400 for documents that do
 //! not parse or validate and 405 for a mutation sent over GET, while execution errors stay 200.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_graphql::extensions::{
@@ -42,11 +44,46 @@ impl RequestPhase {
     }
 }
 
-pub struct Phases;
+/// Also keeps parsed documents: clients send the same few query strings over and over, and
+/// parsing is a measurable share of a small request (README, benchmark).
+#[derive(Default)]
+pub struct Phases {
+    parsed: Arc<ParseCache>,
+}
 
 impl ExtensionFactory for Phases {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Phases)
+        Arc::new(Phases {
+            parsed: self.parsed.clone(),
+        })
+    }
+}
+
+/// Parsed documents by query text, bounded: when full it starts over, so a client sending
+/// endless distinct queries costs memory up to the bound and nothing more.
+#[derive(Default)]
+struct ParseCache {
+    documents: Mutex<HashMap<String, ExecutableDocument>>,
+}
+
+impl ParseCache {
+    const MAX_DOCUMENTS: usize = 1024;
+    const MAX_QUERY_BYTES: usize = 16 * 1024;
+
+    fn get(&self, query: &str) -> Option<ExecutableDocument> {
+        self.documents.lock().ok()?.get(query).cloned()
+    }
+
+    fn put(&self, query: &str, doc: &ExecutableDocument) {
+        if query.len() > Self::MAX_QUERY_BYTES {
+            return;
+        }
+        if let Ok(mut documents) = self.documents.lock() {
+            if documents.len() >= Self::MAX_DOCUMENTS {
+                documents.clear();
+            }
+            documents.insert(query.to_owned(), doc.clone());
+        }
     }
 }
 
@@ -93,7 +130,16 @@ impl Extension for Phases {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let phase = ctx.data_opt::<Arc<RequestPhase>>();
-        let result = next.run(ctx, query, variables).await;
+        let result = match self.parsed.get(query) {
+            Some(doc) => Ok(doc),
+            None => {
+                let parsed = next.run(ctx, query, variables).await;
+                if let Ok(doc) = &parsed {
+                    self.parsed.put(query, doc);
+                }
+                parsed
+            }
+        };
         let Some(phase) = phase else { return result };
         if let (Ok(doc), Ok(mut l)) = (&result, phase.label.lock()) {
             *l = label(doc, phase.operation_name.as_deref());
