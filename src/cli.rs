@@ -163,6 +163,10 @@ pub struct ServeArgs {
     /// Events kept in memory for live subscribers; slower ones catch up from the table.
     #[arg(long, env = "TTFD_EVENT_BUFFER", default_value_t = 4096)]
     pub event_buffer: usize,
+    /// How often the event log is read when no doorbell rang, in milliseconds (doorbells
+    /// can be lost while a listener reconnects; this bounds the delay then).
+    #[arg(long, env = "TTFD_EVENT_POLL_MS", default_value_t = 1000)]
+    pub event_poll_ms: u64,
     /// Operations (subscriptions) one websocket connection may run at once.
     #[arg(long, env = "TTFD_WS_MAX_SUBSCRIPTIONS", default_value_t = 100)]
     pub ws_max_subscriptions: usize,
@@ -361,11 +365,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listen_options,
         read_pool,
         event_buffer: args.event_buffer,
+        event_poll_interval: Duration::from_millis(args.event_poll_ms.max(10)),
         retention: (args.event_retention_days > 0).then(|| RetentionConfig {
             max_age: Duration::from_secs(u64::from(args.event_retention_days) * 86_400),
             interval: Duration::from_secs(3600),
         }),
-        ..StateConfig::default()
     };
     let app = match AppState::start(db.pool.clone(), &config).await {
         Ok(app) => app,
@@ -482,6 +486,10 @@ async fn start_season(pool: &PgPool, name: &str) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow!(e.public_message_or_detail()))?;
     let started = crate::service::seasons::start(&state, &crate::service::Actor::default(), name)
+        .await
+        .map_err(|e| anyhow!(e.public_message_or_detail()))?;
+    // This process exits now: ring the servers' doorbell before it does.
+    crate::db::events::ring(pool, crate::events::CHANNEL, "cli")
         .await
         .map_err(|e| anyhow!(e.public_message_or_detail()))?;
     println!("Started season {} ({}).", started.name, started.id);

@@ -144,6 +144,18 @@ pub async fn read(
         .await?)
 }
 
+/// Rings the doorbell of every server's event listener. Sent after the writing transaction
+/// committed, never inside it: PostgreSQL serialises the commits of all transactions that
+/// NOTIFY (a cluster-wide lock held through the commit's WAL flush).
+pub async fn ring(ex: impl PgExecutor<'_>, channel: &str, payload: &str) -> AppResult<()> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(channel)
+        .bind(payload)
+        .execute(ex)
+        .await?;
+    Ok(())
+}
+
 /// What the dispatcher reads: every event after `after`, and whether more exist that are not
 /// stable yet (an older transaction is still running).
 pub async fn read_for_dispatch(

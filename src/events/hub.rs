@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
-use tokio::sync::{OnceCell, broadcast};
+use tokio::sync::{Notify, OnceCell, broadcast};
 
 use crate::auth::{KeyChange, Keys};
 use crate::db::events::{self, EventRow};
@@ -12,7 +12,7 @@ use crate::db::users::UserRow;
 use crate::domain::cursor::EventCursor;
 use crate::error::AppResult;
 
-/// The NOTIFY channel the events table's trigger rings.
+/// The NOTIFY channel servers ring after committing events.
 pub const CHANNEL: &str = "ttfd_events";
 /// The NOTIFY channel of API key changes (payload: the key id).
 pub const KEYS_CHANNEL: &str = "ttfd_keys";
@@ -69,6 +69,12 @@ pub struct EventHub {
     pub stats: Arc<HubStats>,
     /// Told about key changes: the same listening connection carries them.
     keys: Keys,
+    /// Wakes this process's dispatcher: events committed here need no round trip.
+    wake: Arc<Notify>,
+    /// Wakes the doorbell task, which tells the other processes.
+    bell: Arc<Notify>,
+    /// This process's doorbell payload, so its listener can tell its own rings apart.
+    bell_id: Arc<str>,
 }
 
 impl EventHub {
@@ -81,9 +87,32 @@ impl EventHub {
             pool,
             stats: Arc::default(),
             keys,
+            wake: Arc::default(),
+            bell: Arc::default(),
+            bell_id: uuid::Uuid::new_v4().to_string().into(),
         };
         tokio::spawn(hub.clone().listen(config));
+        tokio::spawn(hub.clone().ring_doorbells());
         Ok(hub)
+    }
+
+    /// Says that events were committed: this process dispatches them at once, and the other
+    /// processes hear a doorbell. Rings that come while one is being sent fold into one.
+    pub fn committed(&self) {
+        self.wake.notify_one();
+        self.bell.notify_one();
+    }
+
+    async fn ring_doorbells(self) {
+        while !self.pool.is_closed() {
+            self.bell.notified().await;
+            if let Err(e) = events::ring(&self.pool, CHANNEL, &self.bell_id).await
+                && !self.pool.is_closed()
+            {
+                // The others still read the table on their timer.
+                tracing::warn!(error = ?e, "cannot ring the event doorbell");
+            }
+        }
     }
 
     /// A receiver on the ring and the ring's head at that instant: everything after the head
@@ -137,9 +166,14 @@ impl EventHub {
                 config.poll_interval
             };
             match listener.as_mut() {
-                None => tokio::time::sleep(Duration::from_millis(500)).await,
-                Some(l) => match tokio::time::timeout(wait, l.try_recv()).await {
-                    // Waiting on, or hearing from, a live connection (also after a reconnect).
+                None => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                        _ = self.wake.notified() => {}
+                    }
+                }
+                Some(l) => match self.next_doorbell(l, wait).await {
+                    // Woken here, timed out, or hearing from a live connection.
                     Err(_) => self.stats.listening.store(true, Ordering::Relaxed),
                     Ok(Ok(Some(n))) if n.channel() == KEYS_CHANNEL => match n.payload().parse() {
                         Ok(id) => self.keys.changed(KeyChange::One(id)),
@@ -162,6 +196,28 @@ impl EventHub {
                         tokio::time::sleep(Duration::from_millis(200)).await;
                     }
                 },
+            }
+        }
+    }
+
+    /// The next notification, unless this process commits events first or `wait` passes
+    /// (`Err` then). Its own doorbells are skipped: they were dispatched when rung.
+    async fn next_doorbell(
+        &self,
+        listener: &mut PgListener,
+        wait: Duration,
+    ) -> Result<sqlx::Result<Option<sqlx::postgres::PgNotification>>, ()> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            // try_recv is cancel-safe: a notification is never lost to the other branches.
+            let heard = tokio::select! {
+                heard = listener.try_recv() => heard,
+                _ = self.wake.notified() => return Err(()),
+                _ = tokio::time::sleep_until(deadline) => return Err(()),
+            };
+            match &heard {
+                Ok(Some(n)) if n.channel() == CHANNEL && n.payload() == &*self.bell_id => continue,
+                _ => return Ok(heard),
             }
         }
     }

@@ -1,4 +1,5 @@
-//! Live cross-platform events. The table is the truth; PostgreSQL NOTIFY is only a doorbell.
+//! Live cross-platform events. The table is the truth; PostgreSQL NOTIFY is only a doorbell,
+//! rung by the writing process after its commit (never inside the transaction).
 //!
 //! Each process holds ONE listening connection. On every doorbell (and on a timer, and after
 //! the connection is re-established) the dispatcher reads the stable events after the last one
@@ -11,6 +12,6 @@ mod hub;
 mod retention;
 mod stream;
 
-pub use hub::{EventHub, HubConfig, LiveEvent};
+pub use hub::{CHANNEL, EventHub, HubConfig, LiveEvent};
 pub use retention::{RetentionConfig, spawn_retention};
 pub use stream::subscribe;

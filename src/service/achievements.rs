@@ -108,6 +108,6 @@ pub async fn grant(state: &AppState, actor: &Actor, key: &UserKey, code: &str) -
     let source = actor.source(key, &user);
     let user = unlock(&mut tx, state, actor, source, user, code).await?;
     let user = unlock_earned(&mut tx, state, actor, source, user).await?;
-    tx.commit().await?;
+    super::commit(state, tx).await?;
     Ok(user)
 }

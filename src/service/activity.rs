@@ -156,6 +156,6 @@ pub async fn record(
     events::append(&mut tx, actor.key_id(), &[event]).await?;
     super::achievements::unlock_earned(&mut tx, state, actor, source, applied.user).await?;
     record_if(idem.as_ref(), &mut tx, &change).await?;
-    tx.commit().await?;
+    super::commit(state, tx).await?;
     Ok(change)
 }

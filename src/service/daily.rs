@@ -92,7 +92,7 @@ pub async fn claim_daily(
         freezes_used: outcome.freezes_used,
     };
     record_if(idem.as_ref(), &mut tx, &result).await?;
-    tx.commit().await?;
+    super::commit(state, tx).await?;
     Ok(result)
 }
 

@@ -64,7 +64,7 @@ pub async fn revert(state: &AppState, actor: &Actor, event_id: Uuid) -> AppResul
         )
     };
     ledger::set_revert_event(&mut tx, event_id, revert_event).await?;
-    tx.commit().await?;
+    super::commit(state, tx).await?;
     match revert_event {
         Some(id) => ledger::entry(&state.pool, id).await,
         None => Ok(None),

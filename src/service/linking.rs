@@ -131,7 +131,7 @@ pub async fn redeem(state: &AppState, actor: &Actor, raw_code: &str, key: &UserK
         }
     };
     link_codes::mark_used(&mut tx, &hash).await?;
-    tx.commit().await?;
+    super::commit(state, tx).await?;
     Ok(result)
 }
 
@@ -145,7 +145,7 @@ pub async fn merge(state: &AppState, actor: &Actor, into: &UserKey, from: &UserK
     }
     let source = actor.source(into, &into_user);
     let merged = merge_locked(&mut tx, state, actor, into_user.id, from_user.id, source).await?;
-    tx.commit().await?;
+    super::commit(state, tx).await?;
     Ok(merged)
 }
 

@@ -21,6 +21,16 @@ use crate::domain::access::{Action, Denied, Role, authorize};
 use crate::domain::{Platform, UserKey};
 use crate::error::{AppError, AppResult};
 
+/// Commits a transaction that wrote events, then rings the event doorbell.
+pub async fn commit(
+    state: &crate::state::AppState,
+    tx: sqlx::Transaction<'_, sqlx::Postgres>,
+) -> AppResult<()> {
+    tx.commit().await?;
+    state.events.committed();
+    Ok(())
+}
+
 /// Who asks: the verified API key, or nobody (the public).
 #[derive(Clone, Debug, Default)]
 pub struct Actor {

@@ -137,7 +137,7 @@ pub async fn award_xp(
     let change = applied.change;
     super::achievements::unlock_earned(&mut tx, state, actor, source, applied.user).await?;
     record_if(idem.as_ref(), &mut tx, &change).await?;
-    tx.commit().await?;
+    super::commit(state, tx).await?;
     Ok(change)
 }
 
@@ -229,7 +229,7 @@ pub async fn adjust_coins(
         .await?
         .change;
     record_if(idem.as_ref(), &mut tx, &change).await?;
-    tx.commit().await?;
+    super::commit(state, tx).await?;
     Ok(change)
 }
 

@@ -36,7 +36,7 @@ pub async fn start(state: &AppState, actor: &Actor, name: &str) -> AppResult<Sea
         };
         events::append(&mut tx, actor.key_id(), &[event]).await?;
     }
-    tx.commit().await?;
+    super::commit(state, tx).await?;
     Ok(started)
 }
 

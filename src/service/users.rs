@@ -87,7 +87,7 @@ pub async fn link_platform(
         }],
     )
     .await?;
-    tx.commit().await?;
+    super::commit(state, tx).await?;
     Ok(linked)
 }
 
