@@ -56,6 +56,9 @@ pub fn render(app: &AppState) -> String {
     metrics::gauge!("ttfd_subscriptions").set(app.events.subscribers() as f64);
     let stats = &app.events.stats;
     metrics::counter!("ttfd_events_dispatched_total").absolute(stats.dispatched.load(Ordering::Relaxed));
+    metrics::counter!("ttfd_events_delivered_total").absolute(stats.delivered.load(Ordering::Relaxed));
+    // No event is ever dropped: a subscriber too slow for the ring catches up from the table.
+    // This counts those catch-ups.
     metrics::counter!("ttfd_events_lagged_total").absolute(stats.lagged.load(Ordering::Relaxed));
     metrics::counter!("ttfd_listener_reconnects_total")
         .absolute(stats.listener_reconnects.load(Ordering::Relaxed));

@@ -55,6 +55,8 @@ struct Ring {
 #[derive(Default)]
 pub struct HubStats {
     pub dispatched: AtomicU64,
+    /// Events handed to subscribers (each subscriber counts).
+    pub delivered: AtomicU64,
     pub listener_reconnects: AtomicU64,
     /// Subscribers that fell behind the ring and caught up from the table.
     pub lagged: AtomicU64,

@@ -30,6 +30,7 @@ pub fn subscribe(
                         let done = (rows.len() as i64) < REPLAY_PAGE;
                         for row in rows {
                             last = row.cursor();
+                            hub.stats.delivered.fetch_add(1, Ordering::Relaxed);
                             yield Ok(LiveEvent::new(row));
                         }
                         if done {
@@ -53,6 +54,7 @@ pub fn subscribe(
                         }
                         last = cursor;
                         if filter.matches(&event.row) {
+                            hub.stats.delivered.fetch_add(1, Ordering::Relaxed);
                             yield Ok(event);
                         }
                     }

@@ -122,12 +122,16 @@ async fn metrics_count_queries_and_subscriptions() {
     let mut subscriber = node_subscriber(&app.ws_url, "subscription { events { cursor } }", json!({}), 1);
     subscriber.connected().await;
     app.wait_subscribers(1).await;
+    app.telegram_user("1", "ann").await;
+    app.award("1", 5).await;
+    assert_eq!(subscriber.results(1, Duration::from_secs(30)).await.len(), 1);
     let text = scrape().await;
     assert_eq!(metric(&text, &requests) - before, 2.0, "{text}");
     assert!(text.contains(&format!(
         "ttfd_graphql_request_duration_seconds_bucket{{operation=\"{operation}\",outcome=\"ok\""
     )));
     assert!(metric(&text, "ttfd_subscriptions") >= 1.0);
+    assert!(metric(&text, "ttfd_events_delivered_total") >= 1.0, "{text}");
     assert!(metric(&text, "ttfd_websocket_connections") >= 1.0);
     assert!(text.contains("ttfd_db_pool_connections{state=\"open\"}"));
     assert!(text.contains("ttfd_listener_connected"));
