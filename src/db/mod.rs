@@ -7,6 +7,7 @@ pub mod boosts;
 pub mod consumers;
 pub mod events;
 pub mod idempotency;
+pub mod imports;
 pub mod leaderboard;
 pub mod ledger;
 pub mod link_codes;

@@ -4,6 +4,7 @@ pub mod access;
 pub mod achievements;
 pub mod activity;
 pub mod cursor;
+pub mod import;
 pub mod leaderboard;
 pub mod platform;
 pub mod ranks;

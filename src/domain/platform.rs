@@ -39,10 +39,12 @@ pub enum EventType {
     AccountLinked,
     AccountsMerged,
     SeasonStarted,
+    /// A user created or updated by `ttfd import` (one per user, however much was imported).
+    Imported,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 11] = [
+    pub const ALL: [EventType; 12] = [
         EventType::XpChange,
         EventType::CoinsChange,
         EventType::RankUp,
@@ -54,6 +56,7 @@ impl EventType {
         EventType::AccountLinked,
         EventType::AccountsMerged,
         EventType::SeasonStarted,
+        EventType::Imported,
     ];
 
     /// The spelling stored in the database (the seeds' snake_case names).
@@ -70,6 +73,7 @@ impl EventType {
             EventType::AccountLinked => "account_linked",
             EventType::AccountsMerged => "accounts_merged",
             EventType::SeasonStarted => "season_started",
+            EventType::Imported => "imported",
         }
     }
 

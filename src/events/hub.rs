@@ -138,7 +138,8 @@ impl EventHub {
             .max_connections(1)
             .connect_lazy_with(config.listen_options.clone());
         let mut listener: Option<PgListener> = None;
-        loop {
+        // Until the pool closes (the process is stopping).
+        while !self.pool.is_closed() {
             if listener.is_none() {
                 match PgListener::connect_with(&listen_pool).await {
                     Ok(mut l) => match l.listen_all([CHANNEL, KEYS_CHANNEL]).await {

@@ -108,7 +108,18 @@ pub async fn redeem(state: &AppState, actor: &Actor, raw_code: &str, key: &UserK
     }
     let result = match users::find(&mut *tx, key).await? {
         Some(existing) if existing.id == row.user_id => existing,
-        Some(existing) => merge_locked(&mut tx, state, actor, row.user_id, existing.id, *side).await?,
+        Some(existing) => {
+            merge_locked(
+                &mut tx,
+                state,
+                actor,
+                row.user_id,
+                existing.id,
+                *side,
+                RankRewards::Pay,
+            )
+            .await?
+        }
         None => {
             let owner = users::lock(&mut tx, &UserKey::Id(row.user_id))
                 .await?
@@ -144,23 +155,42 @@ pub async fn merge(state: &AppState, actor: &Actor, into: &UserKey, from: &UserK
         return Err(AppError::invalid("cannot merge an account into itself"));
     }
     let source = actor.source(into, &into_user);
-    let merged = merge_locked(&mut tx, state, actor, into_user.id, from_user.id, source).await?;
+    let merged = merge_locked(
+        &mut tx,
+        state,
+        actor,
+        into_user.id,
+        from_user.id,
+        source,
+        RankRewards::Pay,
+    )
+    .await?;
     super::commit(state, tx).await?;
     Ok(merged)
 }
 
-async fn merge_locked(
+/// Whether ranks the merged XP reaches pay their coins: they do when people merge accounts,
+/// not when an import joins the accounts of imported XP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RankRewards {
+    Pay,
+    Withhold,
+}
+
+/// Merges `from` into `into` inside the caller's transaction (each row locked here).
+pub(crate) async fn merge_locked(
     tx: &mut sqlx::PgConnection,
     state: &AppState,
     actor: &Actor,
     into_id: uuid::Uuid,
     from_id: uuid::Uuid,
     source: crate::domain::Platform,
+    rewards: RankRewards,
 ) -> AppResult<UserRow> {
     let (into, from) = users::lock_pair(tx, into_id, from_id)
         .await?
         .ok_or_else(not_found)?;
-    let (merged, outcome) = merged(&state.ranks, &into, &from).map_err(AppError::Conflict)?;
+    let (merged, outcome) = merged(&state.ranks, &into, &from, rewards).map_err(AppError::Conflict)?;
     users::repoint(tx, from.id, into.id).await?;
     users::delete(tx, from.id).await?;
     let saved = users::save_merged(tx, &merged).await?;
@@ -192,7 +222,12 @@ async fn merge_locked(
         json!({ "delta": saved.coins - into.coins, "coins": saved.coins, "previousCoins": into.coins, "reason": "merge" }),
     ));
     let mut previous = outcome.old_rank_id;
-    for (rank, reward) in &outcome.ranks_up {
+    let ranks_up = if rewards == RankRewards::Pay {
+        &outcome.ranks_up[..]
+    } else {
+        &[]
+    };
+    for (rank, reward) in ranks_up {
         log.push(event(
             EventType::RankUp,
             json!({ "oldRankId": previous, "rankId": rank.id, "rankName": rank.name, "rewardCoins": reward, "xp": saved.xp }),
@@ -205,8 +240,14 @@ async fn merge_locked(
 
 /// The account two accounts of one person make: identities united, counters summed, the best
 /// streak kept, the earliest creation date. XP is added as a gain, so the rank follows and
-/// only ranks neither account was ever paid for pay their reward.
-pub fn merged(table: &RankTable, into: &UserRow, from: &UserRow) -> Result<(UserRow, XpOutcome), String> {
+/// only ranks neither account was ever paid for pay their reward (unless `rewards` withholds
+/// them: then every rank reached counts as paid).
+pub fn merged(
+    table: &RankTable,
+    into: &UserRow,
+    from: &UserRow,
+    rewards: RankRewards,
+) -> Result<(UserRow, XpOutcome), String> {
     let mut m = into.clone();
     for p in Platform::ALL {
         match (into.external_id(p), from.external_id(p)) {
@@ -232,9 +273,17 @@ pub fn merged(table: &RankTable, into: &UserRow, from: &UserRow) -> Result<(User
     };
     let outcome = xp::apply(table, progress, from.xp).map_err(|_| overflow())?;
     m.xp = outcome.xp;
-    m.coins = outcome.coins;
     m.rank_id = outcome.new_rank_id;
-    m.rewarded_rank_id = outcome.rewarded_rank_id;
+    match rewards {
+        RankRewards::Pay => {
+            m.coins = outcome.coins;
+            m.rewarded_rank_id = outcome.rewarded_rank_id;
+        }
+        RankRewards::Withhold => {
+            m.coins = progress.coins;
+            m.rewarded_rank_id = outcome.rewarded_rank_id.max(outcome.new_rank_id);
+        }
+    }
     m.current_season_xp = sum(into.current_season_xp, from.current_season_xp)?;
     m.games_played = sum(into.games_played, from.games_played)?;
     m.games_won = sum(into.games_won, from.games_won)?;
@@ -290,7 +339,7 @@ mod tests {
         // 150 xp (rank 2, paid) + 180 xp (rank 2, paid) = 330: rank 4, pays ranks 3 and 4 only.
         let a = user(Some("1"), None, 150, 10, 2);
         let b = user(None, Some("2"), 180, 10, 2);
-        let (m, o) = merged(&t, &a, &b).unwrap();
+        let (m, o) = merged(&t, &a, &b, RankRewards::Pay).unwrap();
         assert_eq!(
             (m.telegram_id.as_deref(), m.discord_id.as_deref()),
             (Some("1"), Some("2"))
@@ -307,13 +356,23 @@ mod tests {
     }
 
     #[test]
+    fn an_import_merge_reaches_ranks_without_paying_them() {
+        let t = sample_table();
+        let a = user(Some("1"), None, 150, 10, 2);
+        let b = user(None, Some("2"), 180, 10, 2);
+        let (m, _) = merged(&t, &a, &b, RankRewards::Withhold).unwrap();
+        assert_eq!((m.xp, m.rank_id, m.rewarded_rank_id, m.coins), (330, 4, 4, 20));
+    }
+
+    #[test]
     fn two_different_identities_on_one_platform_cannot_merge() {
         let t = sample_table();
         assert!(
             merged(
                 &t,
                 &user(Some("1"), None, 0, 0, 1),
-                &user(Some("2"), None, 0, 0, 1)
+                &user(Some("2"), None, 0, 0, 1),
+                RankRewards::Pay
             )
             .is_err()
         );

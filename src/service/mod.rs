@@ -6,6 +6,7 @@ pub mod activity;
 pub mod daily;
 pub mod events;
 pub mod idempotency;
+pub mod import;
 pub mod ledger;
 pub mod linking;
 pub mod progress;

@@ -6,6 +6,7 @@ mod access;
 mod activity;
 mod events;
 mod http_spec;
+mod import;
 mod leaderboard;
 mod ledger;
 mod limits;

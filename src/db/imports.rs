@@ -1,0 +1,326 @@
+//! `import_sources` and the import's staging tables: records are copied in bulk (COPY) into
+//! temporary tables of the import's transaction, and every change is a set-based statement
+//! over them, never a statement per row.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::domain::import::{Account, Counters, Record, Source};
+use crate::error::AppResult;
+
+/// Rows per COPY message.
+const COPY_CHUNK: usize = 10_000;
+
+/// One value in COPY's text format.
+fn field(out: &mut String, value: Option<&str>) {
+    match value {
+        None => out.push_str("\\N"),
+        Some(v) => {
+            for c in v.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\t' => out.push_str("\\t"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    c => out.push(c),
+                }
+            }
+        }
+    }
+}
+
+/// One row in COPY's text format.
+fn line(out: &mut String, values: &[Option<&str>]) {
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push('\t');
+        }
+        field(out, *v);
+    }
+    out.push('\n');
+}
+
+async fn copy_rows<T>(
+    tx: &mut PgConnection,
+    statement: &str,
+    rows: &[T],
+    mut write: impl FnMut(&mut String, &T),
+) -> AppResult<()> {
+    let mut copy = tx.copy_in_raw(statement).await?;
+    let mut buffer = String::new();
+    for chunk in rows.chunks(COPY_CHUNK) {
+        buffer.clear();
+        for row in chunk {
+            write(&mut buffer, row);
+        }
+        if let Err(e) = copy.send(buffer.as_bytes()).await {
+            let _ = copy.abort("import failed").await;
+            return Err(e.into());
+        }
+    }
+    copy.finish().await?;
+    Ok(())
+}
+
+/// Makes the transaction the only import running, free of the statement timeout (a million
+/// rows take longer than one request may).
+pub async fn begin(tx: &mut PgConnection) -> AppResult<()> {
+    sqlx::query("SET LOCAL statement_timeout = 0")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('ttfd_import'))")
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Copies the records' identities into `import_keys`.
+pub async fn stage_keys(tx: &mut PgConnection, source: Source, records: &[Record]) -> AppResult<()> {
+    sqlx::query(
+        "CREATE TEMP TABLE import_keys (source_id text NOT NULL, telegram_id text, discord_id text, email text) \
+         ON COMMIT DROP",
+    )
+    .execute(&mut *tx)
+    .await?;
+    copy_rows(
+        tx,
+        "COPY import_keys (source_id, telegram_id, discord_id, email) FROM STDIN",
+        records,
+        |out, r| {
+            line(
+                out,
+                &[
+                    Some(r.source_id(source)),
+                    r.telegram_id.as_deref(),
+                    r.discord_id.as_deref(),
+                    r.email.as_deref(),
+                ],
+            )
+        },
+    )
+    .await?;
+    sqlx::query("ANALYZE import_keys").execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// The accounts holding any identity of the staged records.
+pub async fn matching_accounts(tx: &mut PgConnection) -> AppResult<Vec<Account>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: Uuid,
+        telegram_id: Option<String>,
+        discord_id: Option<String>,
+        website_email: Option<String>,
+        xp: i32,
+        daily_streak: i32,
+        last_daily: Option<DateTime<Utc>>,
+        created_at: DateTime<Utc>,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, telegram_id, discord_id, website_email, xp, daily_streak, last_daily, created_at \
+         FROM unified_users WHERE id IN ( \
+             SELECT u.id FROM unified_users u JOIN import_keys k ON u.telegram_id = k.telegram_id \
+             UNION SELECT u.id FROM unified_users u JOIN import_keys k ON u.discord_id = k.discord_id \
+             UNION SELECT u.id FROM unified_users u JOIN import_keys k ON u.website_email = k.email)",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Account {
+            id: r.id,
+            telegram_id: r.telegram_id,
+            discord_id: r.discord_id,
+            email: r.website_email,
+            xp: r.xp,
+            daily_streak: r.daily_streak,
+            last_daily: r.last_daily,
+            created_at: r.created_at,
+        })
+        .collect())
+}
+
+/// What each staged record brought the last time it was imported.
+pub async fn previous(tx: &mut PgConnection, source: Source) -> AppResult<HashMap<String, Counters>> {
+    let rows: Vec<(String, i32, i32, i32, i32, i32, i32)> = sqlx::query_as(
+        "SELECT s.source_id, s.xp, s.coins, s.games_played, s.games_won, s.voice_seconds, s.messages_sent \
+         FROM import_sources s JOIN import_keys k ON k.source_id = s.source_id WHERE s.source = $1",
+    )
+    .bind(source.as_str())
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, xp, coins, games_played, games_won, voice_seconds, messages_sent)| {
+                (
+                    id,
+                    Counters {
+                        xp,
+                        coins,
+                        games_played,
+                        games_won,
+                        voice_seconds,
+                        messages_sent,
+                    },
+                )
+            },
+        )
+        .collect())
+}
+
+/// A record's change to one account, as staged for the set-based statements.
+pub struct Change<'a> {
+    pub record: &'a Record,
+    pub user_id: Uuid,
+    pub event_id: Uuid,
+    pub created: bool,
+    /// What the event calls it: created, updated, linked or merged.
+    pub action: &'static str,
+    /// Added to the account's counters (for a new account: the record's amounts).
+    pub add: Counters,
+    /// The least XP the account ends with (the record's XP under the max policy, else 0).
+    pub xp_floor: i32,
+}
+
+/// Applies the changes: creates the new accounts, updates the others, remembers what each
+/// record brought, and writes one `imported` event per account. `time_zone` is the
+/// community's, for the calendar day of an imported last daily claim.
+pub async fn apply(
+    tx: &mut PgConnection,
+    source: Source,
+    changes: &[Change<'_>],
+    time_zone: &str,
+) -> AppResult<()> {
+    sqlx::query(
+        "CREATE TEMP TABLE import_apply ( \
+             user_id uuid NOT NULL, event_id uuid NOT NULL, created boolean NOT NULL, action text NOT NULL, \
+             line bigint NOT NULL, source_id text NOT NULL, \
+             telegram_id text, discord_id text, email text, username text NOT NULL, display_name text, \
+             add_xp int NOT NULL, add_coins int NOT NULL, add_games_played int NOT NULL, add_games_won int NOT NULL, \
+             add_voice int NOT NULL, add_messages int NOT NULL, xp_floor int NOT NULL, \
+             daily_streak int NOT NULL, last_daily timestamptz, created_at timestamptz, \
+             xp int NOT NULL, coins int NOT NULL, games_played int NOT NULL, games_won int NOT NULL, \
+             voice_seconds int NOT NULL, messages_sent int NOT NULL) ON COMMIT DROP",
+    )
+    .execute(&mut *tx)
+    .await?;
+    copy_rows(tx, "COPY import_apply FROM STDIN", changes, |out, c| {
+        let r = c.record;
+        let n = |v: i32| v.to_string();
+        let t = |v: Option<DateTime<Utc>>| v.map(|t| t.to_rfc3339());
+        let (user, event, line_no) = (c.user_id.to_string(), c.event_id.to_string(), r.line.to_string());
+        let values = [
+            n(c.add.xp),
+            n(c.add.coins),
+            n(c.add.games_played),
+            n(c.add.games_won),
+            n(c.add.voice_seconds),
+            n(c.add.messages_sent),
+            n(c.xp_floor),
+            n(r.daily_streak),
+        ];
+        let brought = [
+            n(r.counters.xp),
+            n(r.counters.coins),
+            n(r.counters.games_played),
+            n(r.counters.games_won),
+            n(r.counters.voice_seconds),
+            n(r.counters.messages_sent),
+        ];
+        let (last_daily, created_at) = (t(r.last_daily), t(r.created_at));
+        let mut row: Vec<Option<&str>> = vec![
+            Some(&user),
+            Some(&event),
+            Some(if c.created { "t" } else { "f" }),
+            Some(c.action),
+            Some(&line_no),
+            Some(r.source_id(source)),
+            r.telegram_id.as_deref(),
+            r.discord_id.as_deref(),
+            r.email.as_deref(),
+            Some(&r.username),
+            r.display_name.as_deref(),
+        ];
+        row.extend(values.iter().map(|v| Some(v.as_str())));
+        row.extend([last_daily.as_deref(), created_at.as_deref()]);
+        row.extend(brought.iter().map(|v| Some(v.as_str())));
+        line(out, &row);
+    })
+    .await?;
+    sqlx::query("ANALYZE import_apply").execute(&mut *tx).await?;
+
+    // New accounts: the record's amounts, the rank their XP reaches, already paid for.
+    sqlx::query(
+        "INSERT INTO unified_users (id, telegram_id, discord_id, website_email, username, display_name, \
+             xp, coins, rank_id, rewarded_rank_id, games_played, games_won, total_voice_time, messages_sent, \
+             daily_streak, last_daily, last_daily_day, created_at, primary_platform) \
+         SELECT a.user_id, a.telegram_id, a.discord_id, a.email, a.username, coalesce(a.display_name, a.username), \
+             a.add_xp, a.add_coins, r.id, r.id, a.add_games_played, a.add_games_won, a.add_voice, a.add_messages, \
+             a.daily_streak, a.last_daily, (a.last_daily AT TIME ZONE $2)::date, coalesce(a.created_at, now()), $1 \
+         FROM import_apply a, LATERAL (SELECT max(id) AS id FROM ranks WHERE required_xp <= a.add_xp) r \
+         WHERE a.created ORDER BY a.line",
+    )
+    .bind(source.platform().as_str())
+    .bind(time_zone)
+    .execute(&mut *tx)
+    .await?;
+
+    // Existing accounts: amounts added in the row's latest version (a concurrent change is
+    // kept), clamped to the column's range; the rank follows the XP, with no reward for
+    // imported ranks; streaks and claims keep their best, the account its earliest creation.
+    let xp = "greatest(0, least(2147483647, u.xp::bigint + a.add_xp), a.xp_floor)";
+    let bounded =
+        |column: &str, add: &str| format!("greatest(0, least(2147483647, u.{column}::bigint + a.{add}))");
+    let played = bounded("games_played", "add_games_played");
+    let won = bounded("games_won", "add_games_won");
+    let rank = format!("(SELECT max(id) FROM ranks WHERE required_xp <= {xp})");
+    let sql = format!(
+        "UPDATE unified_users u SET \
+             telegram_id = coalesce(u.telegram_id, a.telegram_id), \
+             discord_id = coalesce(u.discord_id, a.discord_id), \
+             website_email = coalesce(u.website_email, a.email), \
+             xp = {xp}, coins = {coins}, \
+             games_played = {played}, games_won = least({won}, {played}), \
+             total_voice_time = {voice}, messages_sent = {messages}, \
+             rank_id = {rank}, rewarded_rank_id = greatest(u.rewarded_rank_id, {rank}), \
+             daily_streak = greatest(u.daily_streak, a.daily_streak), \
+             last_daily = greatest(u.last_daily, a.last_daily), \
+             last_daily_day = greatest(u.last_daily_day, (a.last_daily AT TIME ZONE $1)::date), \
+             created_at = least(u.created_at, a.created_at) \
+         FROM import_apply a WHERE u.id = a.user_id AND NOT a.created",
+        coins = bounded("coins", "add_coins"),
+        voice = bounded("total_voice_time", "add_voice"),
+        messages = bounded("messages_sent", "add_messages"),
+    );
+    sqlx::query(&sql).bind(time_zone).execute(&mut *tx).await?;
+
+    sqlx::query(
+        "INSERT INTO import_sources (source, source_id, xp, coins, games_played, games_won, voice_seconds, messages_sent) \
+         SELECT $1, source_id, xp, coins, games_played, games_won, voice_seconds, messages_sent FROM import_apply \
+         ON CONFLICT (source, source_id) DO UPDATE SET xp = EXCLUDED.xp, coins = EXCLUDED.coins, \
+             games_played = EXCLUDED.games_played, games_won = EXCLUDED.games_won, \
+             voice_seconds = EXCLUDED.voice_seconds, messages_sent = EXCLUDED.messages_sent, imported_at = now()",
+    )
+    .bind(source.as_str())
+    .execute(&mut *tx)
+    .await?;
+
+    sqlx::query(
+        "INSERT INTO cross_platform_events (id, user_id, event_type, source_platform, data) \
+         SELECT a.event_id, a.user_id, 'imported', $2, jsonb_build_object( \
+             'source', $1::text, 'line', a.line, 'action', a.action, 'xp', u.xp, 'coins', u.coins, \
+             'rankId', u.rank_id, 'imported', jsonb_build_object('xp', a.xp, 'coins', a.coins, \
+                 'gamesPlayed', a.games_played, 'gamesWon', a.games_won, 'voiceSeconds', a.voice_seconds, \
+                 'messagesSent', a.messages_sent)) \
+         FROM import_apply a JOIN unified_users u ON u.id = a.user_id ORDER BY a.line",
+    )
+    .bind(source.as_str())
+    .bind(source.platform().as_str())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}

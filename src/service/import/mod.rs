@@ -1,0 +1,215 @@
+//! `ttfd import`: brings a platform's existing users into unified accounts in one
+//! transaction, all or nothing. Rows are checked first; records are matched to the accounts
+//! their identities already belong to; the changes are written with set-based statements.
+
+pub mod files;
+
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+use crate::db::imports::{self, Change};
+use crate::domain::Platform;
+use crate::domain::import::{
+    Account, Action, Counters, Record, Rejected, Source, XpPolicy, plan, without_duplicates,
+};
+use crate::error::AppResult;
+use crate::service::Actor;
+use crate::service::linking::RankRewards;
+use crate::state::AppState;
+
+pub struct Options {
+    pub source: Source,
+    pub policy: XpPolicy,
+    /// Plan and report, write nothing.
+    pub dry_run: bool,
+    /// Import the valid rows even when some are rejected.
+    pub skip_invalid: bool,
+}
+
+/// What an import did (or, in a dry run or when stopped by bad rows, would do).
+#[derive(Debug, Default)]
+pub struct Report {
+    pub rows: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub linked: u64,
+    pub merged: u64,
+    pub unchanged: u64,
+    pub rejected: Vec<Rejected>,
+    pub unknown_columns: Vec<String>,
+    pub written: bool,
+}
+
+/// Runs the import of `parsed`; `phase` hears what it is doing.
+pub async fn run(
+    state: &AppState,
+    parsed: files::Parsed,
+    options: &Options,
+    phase: &dyn Fn(&str),
+) -> AppResult<Report> {
+    let source = options.source;
+    let (records, duplicates) = without_duplicates(parsed.records);
+    let mut report = Report {
+        rows: parsed.rows,
+        rejected: parsed.rejected,
+        unknown_columns: parsed.unknown_columns,
+        ..Report::default()
+    };
+    report.rejected.extend(duplicates);
+
+    let mut tx = state.pool.begin().await?;
+    imports::begin(&mut tx).await?;
+    phase("matching existing accounts");
+    imports::stage_keys(&mut tx, source, &records).await?;
+    let accounts = imports::matching_accounts(&mut tx).await?;
+    let previous = imports::previous(&mut tx, source).await?;
+    let planned = plan_all(source, &records, &accounts, &previous, options.policy);
+    report.rejected.extend(planned.rejected);
+    report.rejected.sort_by_key(|r| r.line);
+    for (_, action) in &planned.actions {
+        match action {
+            Action::Create => report.created += 1,
+            Action::Update { links, .. } if links.is_empty() => report.updated += 1,
+            Action::Update { .. } => report.linked += 1,
+            Action::Merge { .. } => report.merged += 1,
+            Action::Unchanged { .. } => report.unchanged += 1,
+        }
+    }
+    if options.dry_run || (!report.rejected.is_empty() && !options.skip_invalid) {
+        tx.rollback().await?;
+        return Ok(report);
+    }
+
+    phase("writing");
+    let actor = Actor::default();
+    for (_, action) in &planned.actions {
+        if let Action::Merge { into, from, .. } = action {
+            for f in from {
+                super::linking::merge_locked(
+                    &mut tx,
+                    state,
+                    &actor,
+                    *into,
+                    *f,
+                    source.platform(),
+                    RankRewards::Withhold,
+                )
+                .await?;
+            }
+        }
+    }
+    let changes: Vec<Change> = planned
+        .actions
+        .iter()
+        .filter_map(|(record, action)| change(record, action, options.policy))
+        .collect();
+    imports::apply(&mut tx, source, &changes, &state.rules.time_zone).await?;
+    tx.commit().await?;
+    // This process may exit at once: tell the servers now.
+    crate::db::events::ring(&state.pool, crate::events::CHANNEL, "import").await?;
+    report.written = true;
+    Ok(report)
+}
+
+struct Planned<'a> {
+    actions: Vec<(&'a Record, Action)>,
+    rejected: Vec<Rejected>,
+}
+
+/// Plans every record against the accounts, refusing a record whose accounts an earlier row
+/// of the file already changes (one statement cannot apply two changes to one row).
+fn plan_all<'a>(
+    source: Source,
+    records: &'a [Record],
+    accounts: &[Account],
+    previous: &HashMap<String, Counters>,
+    policy: XpPolicy,
+) -> Planned<'a> {
+    let mut by_identity: HashMap<(Platform, &str), &Account> = HashMap::new();
+    for a in accounts {
+        for (p, id) in [
+            (Platform::Telegram, &a.telegram_id),
+            (Platform::Discord, &a.discord_id),
+            (Platform::Website, &a.email),
+        ] {
+            if let Some(id) = id {
+                by_identity.insert((p, id.as_str()), a);
+            }
+        }
+    }
+    let mut claimed: HashMap<Uuid, u64> = HashMap::new();
+    let mut planned = Planned {
+        actions: Vec::with_capacity(records.len()),
+        rejected: Vec::new(),
+    };
+    for record in records {
+        let matched: Vec<Account> = Platform::ALL
+            .into_iter()
+            .filter_map(|p| by_identity.get(&(p, record.identity(p)?)).map(|a| (*a).clone()))
+            .collect();
+        let action = match plan(
+            source,
+            record,
+            &matched,
+            previous.get(record.source_id(source)),
+            policy,
+        ) {
+            Ok(a) => a,
+            Err(reason) => {
+                planned.rejected.push(Rejected {
+                    line: record.line,
+                    reason,
+                });
+                continue;
+            }
+        };
+        if let Some(line) = matched.iter().find_map(|a| claimed.get(&a.id)) {
+            planned.rejected.push(Rejected {
+                line: record.line,
+                reason: format!("its account is also changed by line {line}"),
+            });
+            continue;
+        }
+        for a in &matched {
+            claimed.insert(a.id, record.line);
+        }
+        planned.actions.push((record, action));
+    }
+    planned
+}
+
+/// The staged change of one planned record (none when it changes nothing).
+fn change<'a>(record: &'a Record, action: &Action, policy: XpPolicy) -> Option<Change<'a>> {
+    let existing = |user: Uuid, delta: &Counters, action: &'static str| Change {
+        record,
+        user_id: user,
+        event_id: Uuid::now_v7(),
+        created: false,
+        action,
+        add: Counters {
+            xp: if policy == XpPolicy::Sum { delta.xp } else { 0 },
+            ..*delta
+        },
+        xp_floor: if policy == XpPolicy::Max {
+            record.counters.xp
+        } else {
+            0
+        },
+    };
+    match action {
+        Action::Create => Some(Change {
+            record,
+            user_id: Uuid::now_v7(),
+            event_id: Uuid::now_v7(),
+            created: true,
+            action: "created",
+            add: record.counters,
+            xp_floor: 0,
+        }),
+        Action::Update { user, delta, links } if links.is_empty() => Some(existing(*user, delta, "updated")),
+        Action::Update { user, delta, .. } => Some(existing(*user, delta, "linked")),
+        Action::Merge { into, delta, .. } => Some(existing(*into, delta, "merged")),
+        Action::Unchanged { .. } => None,
+    }
+}

@@ -1,0 +1,359 @@
+//! `ttfd import`: the real binary against the test database, with small fixture files of each
+//! platform and format; results read back through the API and the tables.
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, url_of};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Writes `text` to a file named `name` in a fresh directory and returns its path.
+fn fixture(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ttfd-import-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+async fn import(app: &TestApp, args: &[&str], file: &PathBuf) -> Run {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ttfd"))
+        .arg("import")
+        .args(args)
+        .arg(file)
+        .env("DATABASE_URL", url_of(&app.db))
+        .env("RUST_LOG", "warn")
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Every user row (but `last_active`) and the event count: what "changes nothing" compares.
+async fn snapshot(app: &TestApp) -> (Vec<Value>, i64) {
+    let rows: Vec<(Value,)> =
+        sqlx::query_as("SELECT to_jsonb(u) - 'last_active' FROM unified_users u ORDER BY id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    (
+        rows.into_iter().map(|r| r.0).collect(),
+        app.count("cross_platform_events").await,
+    )
+}
+
+const PROFILE: &str = "query($t: String!) { user(ref: {telegramId: $t}) {
+    username displayName xp coins rank { id } gamesPlayed gamesWon dailyStreak platforms discordId websiteEmail createdAt } }";
+
+const TELEGRAM_CSV: &str =
+    "telegram_id,username,display_name,xp,coins,games_played,games_won,daily_streak,last_daily,created_at
+1001,ann,Ann,1500,40,12,5,3,2024-03-01 08:30:00,2023-01-02
+1002,bob,,90,0,1,0,0,,
+";
+
+#[tokio::test]
+async fn telegram_csv_creates_accounts_with_recomputed_ranks_and_one_event_each() {
+    let app = TestApp::start().await;
+    let file = fixture("users.csv", TELEGRAM_CSV);
+    let run = import(&app, &["telegram"], &file).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("2 rows: 2 created, 0 updated, 0 linked, 0 merged, 0 unchanged, 0 rejected (imported)"),
+        "{}",
+        run.stdout
+    );
+    let ann = app.ok(PROFILE, json!({"t": "1001"})).await["user"].clone();
+    assert_eq!(ann["displayName"], "Ann");
+    assert_eq!(
+        (ann["xp"].as_i64(), ann["coins"].as_i64()),
+        (Some(1500), Some(40)),
+        "no rank reward paid"
+    );
+    assert_eq!(ann["rank"]["id"], 6, "E III: 1,300 <= 1,500 < 2,000");
+    assert_eq!(
+        (
+            ann["gamesPlayed"].as_i64(),
+            ann["gamesWon"].as_i64(),
+            ann["dailyStreak"].as_i64()
+        ),
+        (Some(12), Some(5), Some(3))
+    );
+    assert!(ann["createdAt"].as_str().unwrap().starts_with("2023-01-02"));
+    let bob = app.ok(PROFILE, json!({"t": "1002"})).await["user"].clone();
+    assert_eq!(bob["displayName"], "bob", "display name defaults to the username");
+    let types: Vec<String> = sqlx::query_scalar("SELECT event_type FROM cross_platform_events")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        types,
+        vec!["imported", "imported"],
+        "one summary event per user, no rank_up"
+    );
+    let event = app
+        .ok("{ events(first: 5) { nodes { type data } } }", json!({}))
+        .await["events"]["nodes"][0]
+        .clone();
+    assert_eq!(event["type"], "IMPORTED");
+    assert_eq!(event["data"]["action"], "created");
+}
+
+#[tokio::test]
+async fn json_lines_and_mee6_exports_import_discord_members() {
+    let app = TestApp::start().await;
+    let lines = fixture(
+        "members.jsonl",
+        "{\"discord_id\": \"80351110224678912\", \"username\": \"ann\", \"xp\": 700, \"voice_seconds\": 3600, \"messages_sent\": 42}\n\
+         {\"discord_id\": 80351110224678913, \"username\": \"cid\", \"xp\": \"10\"}\n",
+    );
+    let run = import(&app, &["discord"], &lines).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let mee6 = fixture(
+        "leaderboard.json",
+        r#"{"page": 0, "players": [
+            {"id": "80351110224678914", "username": "dan", "xp": 2500, "message_count": 900, "level": 12, "avatar": "x"},
+            {"id": "80351110224678912", "username": "ann", "xp": 650, "message_count": 40}]}"#,
+    );
+    let run = import(&app, &["mee6"], &mee6).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("1 created, 1 updated"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("unknown columns"),
+        "MEE6's own keys are expected: {}",
+        run.stdout
+    );
+    let q = "query($d: String!) { user(ref: {discordId: $d}) { xp messagesSent totalVoiceTime } }";
+    // MEE6 and the bot's export are two sources: by default their XP adds up.
+    let ann = app.ok(q, json!({"d": "80351110224678912"})).await["user"].clone();
+    assert_eq!(
+        ann,
+        json!({"xp": 1350, "messagesSent": 82, "totalVoiceTime": 3600})
+    );
+    let dan = app.ok(q, json!({"d": "80351110224678914"})).await["user"].clone();
+    assert_eq!(dan["xp"], 2500);
+}
+
+#[tokio::test]
+async fn website_rows_link_and_merge_accounts_across_files_and_a_rerun_changes_nothing() {
+    let app = TestApp::start().await;
+    let telegram = fixture("tg.csv", TELEGRAM_CSV);
+    assert_eq!(import(&app, &["telegram"], &telegram).await.code, 0);
+    let discord = fixture(
+        "dc.csv",
+        "discord_id,username,xp,voice_seconds\n80351110224678912,ann_dc,700,3600\n80351110224678913,cid,10,0\n",
+    );
+    assert_eq!(import(&app, &["discord"], &discord).await.code, 0);
+    let website = fixture(
+        "web.jsonl",
+        "{\"email\": \"Ann@Example.com\", \"username\": \"ann\", \"telegram_id\": \"1001\", \"discord_id\": \"80351110224678912\", \"coins\": 5, \"created_at\": \"2022-12-01\"}\n\
+         {\"email\": \"cid@example.com\", \"username\": \"cid\", \"discord_id\": \"80351110224678913\"}\n\
+         {\"email\": \"dan@example.com\", \"username\": \"dan\"}\n",
+    );
+    let dry = import(&app, &["website", "--dry-run"], &website).await;
+    assert_eq!(dry.code, 0, "{}{}", dry.stdout, dry.stderr);
+    assert!(
+        dry.stdout.contains("3 rows: 1 created, 0 updated, 1 linked, 1 merged, 0 unchanged, 0 rejected (dry run, nothing written)"),
+        "{}",
+        dry.stdout
+    );
+    let before = snapshot(&app).await;
+    assert_eq!(snapshot(&app).await, before);
+    assert_eq!(app.count("unified_users").await, 4, "the dry run wrote nothing");
+
+    let run = import(&app, &["website"], &website).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let ann = app.ok(PROFILE, json!({"t": "1001"})).await["user"].clone();
+    assert_eq!(ann["platforms"], json!(["TELEGRAM", "DISCORD", "WEBSITE"]));
+    assert_eq!(ann["websiteEmail"], "ann@example.com");
+    assert_eq!(ann["xp"], 1500 + 700);
+    assert_eq!(
+        ann["coins"],
+        40 + 5,
+        "joining imported accounts pays no rank reward"
+    );
+    assert!(
+        ann["createdAt"].as_str().unwrap().starts_with("2022-12-01"),
+        "the earliest creation is kept"
+    );
+    assert_eq!(
+        app.count("unified_users").await,
+        4,
+        "ann's two accounts became one, dan is new"
+    );
+    let cid: Value = app
+        .ok(
+            "{ user(ref: {websiteEmail: \"cid@example.com\"}) { discordId } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(cid["user"]["discordId"], "80351110224678913", "linked");
+
+    // Every file again: nothing changes.
+    let settled = snapshot(&app).await;
+    for (source, file) in [
+        ("telegram", &telegram),
+        ("discord", &discord),
+        ("website", &website),
+    ] {
+        let again = import(&app, &[source], file).await;
+        assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+        assert!(
+            again.stdout.contains(" 0 created, 0 updated, 0 linked, 0 merged"),
+            "{source}: {}",
+            again.stdout
+        );
+    }
+    assert_eq!(snapshot(&app).await, settled);
+
+    // A corrected file applies only the difference.
+    let corrected = fixture(
+        "tg.csv",
+        &TELEGRAM_CSV.replace("1001,ann,Ann,1500", "1001,ann,Ann,1600"),
+    );
+    assert_eq!(import(&app, &["telegram"], &corrected).await.code, 0);
+    assert_eq!(app.ok(PROFILE, json!({"t": "1001"})).await["user"]["xp"], 2300);
+}
+
+#[tokio::test]
+async fn max_policy_keeps_the_larger_xp() {
+    let app = TestApp::start().await;
+    assert_eq!(
+        import(&app, &["telegram"], &fixture("a.csv", TELEGRAM_CSV))
+            .await
+            .code,
+        0
+    );
+    let web = fixture(
+        "w.csv",
+        "email,username,telegram_id,xp\nann@example.com,ann,1001,900\nbob@example.com,bob,1002,400\n",
+    );
+    let run = import(&app, &["website", "--xp", "max"], &web).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(app.ok(PROFILE, json!({"t": "1001"})).await["user"]["xp"], 1500);
+    assert_eq!(app.ok(PROFILE, json!({"t": "1002"})).await["user"]["xp"], 400);
+}
+
+#[tokio::test]
+async fn bad_rows_are_listed_with_their_lines_and_stop_the_import_unless_skipped() {
+    let app = TestApp::start().await;
+    let file = fixture(
+        "bad.csv",
+        "telegram_id,username,xp,coins,level\n\
+         1,ann,10,0,3\n\
+         ,nobody,5,0,1\n\
+         2,bob,ten,0,1\n\
+         3,cid,-5,0,1\n\
+         1,ann_again,1,0,1\n\
+         4,dan,5,0,1\n",
+    );
+    let run = import(&app, &["telegram"], &file).await;
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    for expected in [
+        "unknown columns (not imported): level",
+        "rejected line 3: telegram_id is missing",
+        "rejected line 4: xp is not a whole number (got \"ten\")",
+        "rejected line 5: xp must not be negative (got -5)",
+        "rejected line 6: duplicate telegram id 1 (first on line 2)",
+    ] {
+        assert!(
+            run.stdout.contains(expected),
+            "missing {expected:?} in {}",
+            run.stdout
+        );
+    }
+    assert!(run.stderr.contains("nothing was imported"), "{}", run.stderr);
+    assert_eq!(app.count("unified_users").await, 0);
+    assert_eq!(app.count("import_sources").await, 0);
+
+    let web = fixture(
+        "bad.jsonl",
+        "{\"email\": \"not an email\", \"username\": \"x\"}\n{\"email\": \"ok@example.com\", \"username\": \"ok\"}\n",
+    );
+    let run = import(&app, &["website"], &web).await;
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stdout
+            .contains("rejected line 1: email: websiteEmail must be a valid email address"),
+        "{}",
+        run.stdout
+    );
+
+    let run = import(&app, &["telegram", "--skip-invalid"], &file).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("6 rows: 2 created, 0 updated, 0 linked, 0 merged, 0 unchanged, 4 rejected (imported)"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(app.count("unified_users").await, 2);
+}
+
+#[tokio::test]
+async fn a_row_failing_mid_write_leaves_nothing_behind() {
+    let app = TestApp::start().await;
+    app.telegram_user("1", "existing").await;
+    let before = snapshot(&app).await;
+    // The database refuses one row in the middle of the bulk insert.
+    sqlx::query(
+        "CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN IF NEW.username = 'boom' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("CREATE TRIGGER refuse_boom BEFORE INSERT ON unified_users FOR EACH ROW EXECUTE FUNCTION refuse_boom()")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let file = fixture(
+        "mid.csv",
+        "telegram_id,username,xp\n1,existing,50\n10,a,1\n11,boom,2\n12,c,3\n",
+    );
+    let run = import(&app, &["telegram"], &file).await;
+    assert_ne!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        snapshot(&app).await,
+        before,
+        "no user created or updated, no event written"
+    );
+    assert_eq!(app.count("import_sources").await, 0);
+}
+
+#[tokio::test]
+async fn a_file_without_a_required_column_or_format_is_refused() {
+    let app = TestApp::start().await;
+    let run = import(&app, &["discord"], &fixture("x.csv", "discord_id,xp\n1,2\n")).await;
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("lacks the required column(s) username"),
+        "{}",
+        run.stderr
+    );
+    let run = import(
+        &app,
+        &["discord"],
+        &fixture("x.txt", "discord_id,username\n1,a\n"),
+    )
+    .await;
+    assert!(run.stderr.contains("--format"), "{}", run.stderr);
+    let run = import(
+        &app,
+        &["discord", "--format", "csv"],
+        &fixture("x.txt", "discord_id,username\n1,a\n"),
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
