@@ -168,6 +168,8 @@ enum BenchCommand {
     Load(crate::bench::LoadBench),
     /// The hot operations through HTTP and GraphQL, each beside the same SQL run directly.
     Api(crate::bench::ApiBench),
+    /// A generated Telegram user table (default 1,000,000 rows) through `ttfd import`, twice.
+    Import(crate::bench::ImportBench),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -290,6 +292,7 @@ pub fn main() -> ExitCode {
                     BenchCommand::Events(args) => crate::bench::run_events(pool, url, args).await,
                     BenchCommand::Load(args) => crate::bench::run_load(pool, args).await,
                     BenchCommand::Api(args) => crate::bench::run_api(pool, url, args).await,
+                    BenchCommand::Import(args) => crate::bench::run_import(pool, args).await,
                 };
                 database.close().await;
                 result

@@ -1,9 +1,10 @@
-//! `ttfd bench`: the data generator (`load`), the API against its SQL ceiling (`api`) and the
-//! subscription fan-out (`events`). Each starts the server as a child process, so its memory
+//! `ttfd bench`: the data generator (`load`), the API against its SQL ceiling (`api`), the
+//! subscription fan-out (`events`) and the legacy import (`import`). Each starts the server as a child process, so its memory
 //! and start-up can be read, unless given the URL of a running one.
 
 mod api;
 mod events;
+mod import;
 mod load;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +17,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 pub use api::{ApiBench, run_api};
 pub use events::{EventsBench, run_events};
+pub use import::{ImportBench, run_import};
 pub use load::{LoadBench, run_load};
 
 /// Latency histogram in 10 µs buckets up to 10 s.

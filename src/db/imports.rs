@@ -71,6 +71,10 @@ pub async fn begin(tx: &mut PgConnection) -> AppResult<()> {
     sqlx::query("SET LOCAL statement_timeout = 0")
         .execute(&mut *tx)
         .await?;
+    // Sorts and hashes over a million staged rows stay in memory.
+    sqlx::query("SET LOCAL work_mem = '256MB'")
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('ttfd_import'))")
         .execute(&mut *tx)
         .await?;
@@ -184,6 +188,8 @@ pub struct Change<'a> {
     pub add: Counters,
     /// The least XP the account ends with (the record's XP under the max policy, else 0).
     pub xp_floor: i32,
+    /// A new account's rank (from its XP); existing accounts' ranks follow in SQL.
+    pub rank_id: i32,
 }
 
 /// Applies the changes: creates the new accounts, updates the others, remembers what each
@@ -194,6 +200,7 @@ pub async fn apply(
     source: Source,
     changes: &[Change<'_>],
     time_zone: &str,
+    phase: &dyn Fn(&str),
 ) -> AppResult<()> {
     sqlx::query(
         "CREATE TEMP TABLE import_apply ( \
@@ -204,7 +211,7 @@ pub async fn apply(
              add_voice int NOT NULL, add_messages int NOT NULL, xp_floor int NOT NULL, \
              daily_streak int NOT NULL, last_daily timestamptz, created_at timestamptz, \
              xp int NOT NULL, coins int NOT NULL, games_played int NOT NULL, games_won int NOT NULL, \
-             voice_seconds int NOT NULL, messages_sent int NOT NULL) ON COMMIT DROP",
+             voice_seconds int NOT NULL, messages_sent int NOT NULL, rank_id int NOT NULL) ON COMMIT DROP",
     )
     .execute(&mut *tx)
     .await?;
@@ -248,27 +255,31 @@ pub async fn apply(
         row.extend(values.iter().map(|v| Some(v.as_str())));
         row.extend([last_daily.as_deref(), created_at.as_deref()]);
         row.extend(brought.iter().map(|v| Some(v.as_str())));
+        let rank = n(c.rank_id);
+        row.push(Some(&rank));
         line(out, &row);
     })
     .await?;
     sqlx::query("ANALYZE import_apply").execute(&mut *tx).await?;
 
+    phase("writing new accounts");
     // New accounts: the record's amounts, the rank their XP reaches, already paid for.
     sqlx::query(
         "INSERT INTO unified_users (id, telegram_id, discord_id, website_email, username, display_name, \
              xp, coins, rank_id, rewarded_rank_id, games_played, games_won, total_voice_time, messages_sent, \
              daily_streak, last_daily, last_daily_day, created_at, primary_platform) \
          SELECT a.user_id, a.telegram_id, a.discord_id, a.email, a.username, coalesce(a.display_name, a.username), \
-             a.add_xp, a.add_coins, r.id, r.id, a.add_games_played, a.add_games_won, a.add_voice, a.add_messages, \
-             a.daily_streak, a.last_daily, (a.last_daily AT TIME ZONE $2)::date, coalesce(a.created_at, now()), $1 \
-         FROM import_apply a, LATERAL (SELECT max(id) AS id FROM ranks WHERE required_xp <= a.add_xp) r \
-         WHERE a.created ORDER BY a.line",
+             a.add_xp, a.add_coins, a.rank_id, a.rank_id, a.add_games_played, a.add_games_won, a.add_voice, \
+             a.add_messages, a.daily_streak, a.last_daily, (a.last_daily AT TIME ZONE $2)::date, \
+             coalesce(a.created_at, now()), $1 \
+         FROM import_apply a WHERE a.created",
     )
     .bind(source.platform().as_str())
     .bind(time_zone)
     .execute(&mut *tx)
     .await?;
 
+    phase("updating accounts");
     // Existing accounts: amounts added in the row's latest version (a concurrent change is
     // kept), clamped to the column's range; the rank follows the XP, with no reward for
     // imported ranks; streaks and claims keep their best, the account its earliest creation.
@@ -298,6 +309,7 @@ pub async fn apply(
     );
     sqlx::query(&sql).bind(time_zone).execute(&mut *tx).await?;
 
+    phase("remembering sources");
     sqlx::query(
         "INSERT INTO import_sources (source, source_id, xp, coins, games_played, games_won, voice_seconds, messages_sent) \
          SELECT $1, source_id, xp, coins, games_played, games_won, voice_seconds, messages_sent FROM import_apply \
@@ -309,18 +321,36 @@ pub async fn apply(
     .execute(&mut *tx)
     .await?;
 
-    sqlx::query(
-        "INSERT INTO cross_platform_events (id, user_id, event_type, source_platform, data) \
-         SELECT a.event_id, a.user_id, 'imported', $2, jsonb_build_object( \
-             'source', $1::text, 'line', a.line, 'action', a.action, 'xp', u.xp, 'coins', u.coins, \
-             'rankId', u.rank_id, 'imported', jsonb_build_object('xp', a.xp, 'coins', a.coins, \
-                 'gamesPlayed', a.games_played, 'gamesWon', a.games_won, 'voiceSeconds', a.voice_seconds, \
-                 'messagesSent', a.messages_sent)) \
-         FROM import_apply a JOIN unified_users u ON u.id = a.user_id ORDER BY a.line",
-    )
-    .bind(source.as_str())
-    .bind(source.platform().as_str())
-    .execute(&mut *tx)
-    .await?;
+    phase("writing events");
+    // The account's values after the import: a new account's are the staged ones, an updated
+    // one's are read back (only those rows are joined).
+    let data = "jsonb_build_object('source', $1::text, 'line', a.line, 'action', a.action, \
+        'xp', {xp}, 'coins', {coins}, 'rankId', {rank}, \
+        'imported', jsonb_build_object('xp', a.xp, 'coins', a.coins, 'gamesPlayed', a.games_played, \
+            'gamesWon', a.games_won, 'voiceSeconds', a.voice_seconds, 'messagesSent', a.messages_sent))";
+    for (values, from) in [
+        (
+            ("a.add_xp", "a.add_coins", "a.rank_id"),
+            "import_apply a WHERE a.created",
+        ),
+        (
+            ("u.xp", "u.coins", "u.rank_id"),
+            "import_apply a JOIN unified_users u ON u.id = a.user_id WHERE NOT a.created",
+        ),
+    ] {
+        let data = data
+            .replace("{xp}", values.0)
+            .replace("{coins}", values.1)
+            .replace("{rank}", values.2);
+        let sql = format!(
+            "INSERT INTO cross_platform_events (id, user_id, event_type, source_platform, data) \
+             SELECT a.event_id, a.user_id, 'imported', $2, {data} FROM {from} ORDER BY a.line"
+        );
+        sqlx::query(&sql)
+            .bind(source.as_str())
+            .bind(source.platform().as_str())
+            .execute(&mut *tx)
+            .await?;
+    }
     Ok(())
 }

@@ -324,6 +324,12 @@ fn spawn_postmaster(
     let mut settings = vec![
         "listen_addresses=".to_owned(),
         format!("max_connections={}", opts.max_connections),
+        // Sized for a million users rather than initdb's minimal defaults: the users, their
+        // indexes and the score counts stay in memory, and a bulk import is not interrupted
+        // by checkpoints every gigabyte of WAL.
+        "shared_buffers=512MB".to_owned(),
+        "max_wal_size=4GB".to_owned(),
+        "checkpoint_completion_target=0.9".to_owned(),
     ];
     if opts.ephemeral {
         settings.extend(["fsync=off", "synchronous_commit=off", "full_page_writes=off"].map(String::from));

@@ -9,10 +9,10 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::db::imports::{self, Change};
-use crate::domain::Platform;
 use crate::domain::import::{
     Account, Action, Counters, Record, Rejected, Source, XpPolicy, plan, without_duplicates,
 };
+use crate::domain::{Platform, RankTable};
 use crate::error::AppResult;
 use crate::service::Actor;
 use crate::service::linking::RankRewards;
@@ -48,6 +48,14 @@ pub async fn run(
     options: &Options,
     phase: &dyn Fn(&str),
 ) -> AppResult<Report> {
+    let started = std::time::Instant::now();
+    let phase = |name: &str| {
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "import: {name}"
+        );
+        phase(name);
+    };
     let source = options.source;
     let (records, duplicates) = without_duplicates(parsed.records);
     let mut report = Report {
@@ -64,6 +72,7 @@ pub async fn run(
     imports::stage_keys(&mut tx, source, &records).await?;
     let accounts = imports::matching_accounts(&mut tx).await?;
     let previous = imports::previous(&mut tx, source).await?;
+    phase("planning");
     let planned = plan_all(source, &records, &accounts, &previous, options.policy);
     report.rejected.extend(planned.rejected);
     report.rejected.sort_by_key(|r| r.line);
@@ -102,10 +111,12 @@ pub async fn run(
     let changes: Vec<Change> = planned
         .actions
         .iter()
-        .filter_map(|(record, action)| change(record, action, options.policy))
+        .filter_map(|(record, action)| change(record, action, options.policy, &state.ranks))
         .collect();
-    imports::apply(&mut tx, source, &changes, &state.rules.time_zone).await?;
+    imports::apply(&mut tx, source, &changes, &state.rules.time_zone, &phase).await?;
+    phase("committing");
     tx.commit().await?;
+    phase("committed");
     // This process may exit at once: tell the servers now.
     crate::db::events::ring(&state.pool, crate::events::CHANNEL, "import").await?;
     report.written = true;
@@ -180,7 +191,12 @@ fn plan_all<'a>(
 }
 
 /// The staged change of one planned record (none when it changes nothing).
-fn change<'a>(record: &'a Record, action: &Action, policy: XpPolicy) -> Option<Change<'a>> {
+fn change<'a>(
+    record: &'a Record,
+    action: &Action,
+    policy: XpPolicy,
+    ranks: &RankTable,
+) -> Option<Change<'a>> {
     let existing = |user: Uuid, delta: &Counters, action: &'static str| Change {
         record,
         user_id: user,
@@ -196,6 +212,7 @@ fn change<'a>(record: &'a Record, action: &Action, policy: XpPolicy) -> Option<C
         } else {
             0
         },
+        rank_id: 0,
     };
     match action {
         Action::Create => Some(Change {
@@ -206,6 +223,7 @@ fn change<'a>(record: &'a Record, action: &Action, policy: XpPolicy) -> Option<C
             action: "created",
             add: record.counters,
             xp_floor: 0,
+            rank_id: ranks.for_xp(record.counters.xp).id,
         }),
         Action::Update { user, delta, links } if links.is_empty() => Some(existing(*user, delta, "updated")),
         Action::Update { user, delta, .. } => Some(existing(*user, delta, "linked")),
