@@ -106,6 +106,36 @@ pub const ORIGIN: EventCursor = EventCursor {
 const COLUMNS: &str = "id, txid, seq, user_id, event_type, source_platform, data, created_at";
 const STABLE: &str = "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
 
+/// The newest `limit` stable events, oldest first.
+pub async fn latest(ex: impl PgExecutor<'_>, filter: &EventFilter, limit: i64) -> AppResult<Vec<EventRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM cross_platform_events \
+         WHERE {STABLE} \
+           AND ($1::text[] IS NULL OR event_type = ANY($1)) \
+           AND ($2::text[] IS NULL OR source_platform = ANY($2)) \
+           AND ($3::uuid IS NULL OR user_id = $3) \
+         ORDER BY txid DESC, seq DESC LIMIT $4"
+    );
+    let (types, platforms) = filter_binds(filter);
+    let mut rows: Vec<EventRow> = sqlx::query_as(&sql)
+        .bind(types)
+        .bind(platforms)
+        .bind(filter.user_id)
+        .bind(limit)
+        .fetch_all(ex)
+        .await?;
+    rows.reverse();
+    Ok(rows)
+}
+
+/// The filter's types and platforms as the database spells them.
+fn filter_binds(filter: &EventFilter) -> (Option<Vec<&'static str>>, Option<Vec<&'static str>>) {
+    (
+        filter.types.as_ref().map(|ts| ts.iter().map(|t| t.as_str()).collect()),
+        filter.platforms.as_ref().map(|ps| ps.iter().map(|p| p.as_str()).collect()),
+    )
+}
+
 /// Up to `limit` stable events after `after` (and not after `until`), oldest first.
 pub async fn read(
     ex: impl PgExecutor<'_>,
@@ -123,14 +153,7 @@ pub async fn read(
            AND ($7::uuid IS NULL OR user_id = $7) \
          ORDER BY txid, seq LIMIT $8"
     );
-    let types: Option<Vec<&str>> = filter
-        .types
-        .as_ref()
-        .map(|ts| ts.iter().map(|t| t.as_str()).collect());
-    let platforms: Option<Vec<&str>> = filter
-        .platforms
-        .as_ref()
-        .map(|ps| ps.iter().map(|p| p.as_str()).collect());
+    let (types, platforms) = filter_binds(filter);
     Ok(sqlx::query_as(&sql)
         .bind(after.txid)
         .bind(after.seq)

@@ -155,27 +155,42 @@ pub struct EventQuery;
 #[Object]
 impl EventQuery {
     /// The event history, oldest first.
-    #[graphql(complexity = "first.unwrap_or(50).clamp(0, MAX_HISTORY_PAGE) as usize * child_complexity")]
+    #[graphql(
+        complexity = "last.or(first).unwrap_or(50).clamp(0, MAX_HISTORY_PAGE) as usize * child_complexity"
+    )]
     async fn events(
         &self,
         ctx: &Context<'_>,
         filter: Option<EventFilterInput>,
         #[graphql(default = 50)] first: Option<i32>,
         after: Option<String>,
+        #[graphql(
+            desc = "The newest `last` events instead (still oldest first); pass the page's endCursor as `after` to a subscription to follow on from them."
+        )]
+        last: Option<i32>,
     ) -> Result<EventConnection> {
-        let first = first.unwrap_or(50);
-        if !(1..=MAX_HISTORY_PAGE).contains(&first) {
-            return Err(AppError::invalid(format!("first must be between 1 and {MAX_HISTORY_PAGE}")).into());
+        let size = last.or(first).unwrap_or(50);
+        if !(1..=MAX_HISTORY_PAGE).contains(&size) {
+            let which = if last.is_some() { "last" } else { "first" };
+            return Err(AppError::invalid(format!("{which} must be between 1 and {MAX_HISTORY_PAGE}")).into());
         }
         let filter = self::filter(filter)?;
-        let after = after
-            .as_deref()
-            .map(cursor)
-            .transpose()?
-            .unwrap_or(events::ORIGIN);
-        let mut rows = events::read(&state(ctx).pool, after, None, &filter, i64::from(first) + 1).await?;
-        let has_next_page = rows.len() > first as usize;
-        rows.truncate(first as usize);
+        let (rows, has_next_page) = if last.is_some() {
+            if after.is_some() {
+                return Err(AppError::invalid("give either after or last, not both").into());
+            }
+            (events::latest(&state(ctx).pool, &filter, i64::from(size)).await?, false)
+        } else {
+            let after = after
+                .as_deref()
+                .map(cursor)
+                .transpose()?
+                .unwrap_or(events::ORIGIN);
+            let mut rows = events::read(&state(ctx).pool, after, None, &filter, i64::from(size) + 1).await?;
+            let more = rows.len() > size as usize;
+            rows.truncate(size as usize);
+            (rows, more)
+        };
         let look = ctx.look_ahead();
         let user_selected = look.field("nodes").field("user").exists()
             || look.field("edges").field("node").field("user").exists();

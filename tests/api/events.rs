@@ -734,3 +734,38 @@ mod protocol {
         assert_eq!(closed_with(&mut s).await, 1000);
     }
 }
+
+#[tokio::test]
+async fn the_newest_events_come_with_a_cursor_to_follow_on_from() {
+    let app = TestApp::start().await;
+    let ann = app.telegram_user("1", "ann").await;
+    app.telegram_user("2", "bob").await;
+    for (who, xp) in [("1", 1), ("2", 2), ("1", 3), ("2", 4), ("1", 5)] {
+        app.award(who, xp).await;
+    }
+    app.settled().await;
+    let q = "query($f: EventFilter, $l: Int, $a: String) { events(filter: $f, last: $l, after: $a) {
+        nodes { data } pageInfo { endCursor } } }";
+    let newest = app
+        .ok(q, json!({"f": {"types": ["XP_CHANGE"]}, "l": 2}))
+        .await;
+    let deltas: Vec<i64> = newest["events"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["data"]["delta"].as_i64().unwrap())
+        .collect();
+    assert_eq!(deltas, vec![4, 5], "the two newest, oldest first");
+    let anns = app
+        .ok(q, json!({"f": {"types": ["XP_CHANGE"], "userId": ann}, "l": 10}))
+        .await;
+    assert_eq!(anns["events"]["nodes"].as_array().unwrap().len(), 3);
+    // Following on from the newest page misses nothing written after it.
+    let end = newest["events"]["pageInfo"]["endCursor"].as_str().unwrap().to_owned();
+    app.award("2", 6).await;
+    let after = history(&app, Some(&end)).await;
+    assert_eq!(after.len(), 1);
+    assert_eq!(after[0]["data"]["delta"], 6);
+    assert_eq!(app.err_code(q, json!({"l": 2, "a": end})).await, "INVALID_INPUT");
+    assert_eq!(app.err_code(q, json!({"l": 0})).await, "INVALID_INPUT");
+}
