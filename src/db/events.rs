@@ -131,8 +131,14 @@ pub async fn latest(ex: impl PgExecutor<'_>, filter: &EventFilter, limit: i64) -
 /// The filter's types and platforms as the database spells them.
 fn filter_binds(filter: &EventFilter) -> (Option<Vec<&'static str>>, Option<Vec<&'static str>>) {
     (
-        filter.types.as_ref().map(|ts| ts.iter().map(|t| t.as_str()).collect()),
-        filter.platforms.as_ref().map(|ps| ps.iter().map(|p| p.as_str()).collect()),
+        filter
+            .types
+            .as_ref()
+            .map(|ts| ts.iter().map(|t| t.as_str()).collect()),
+        filter
+            .platforms
+            .as_ref()
+            .map(|ps| ps.iter().map(|p| p.as_str()).collect()),
     )
 }
 

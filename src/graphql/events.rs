@@ -172,14 +172,19 @@ impl EventQuery {
         let size = last.or(first).unwrap_or(50);
         if !(1..=MAX_HISTORY_PAGE).contains(&size) {
             let which = if last.is_some() { "last" } else { "first" };
-            return Err(AppError::invalid(format!("{which} must be between 1 and {MAX_HISTORY_PAGE}")).into());
+            return Err(
+                AppError::invalid(format!("{which} must be between 1 and {MAX_HISTORY_PAGE}")).into(),
+            );
         }
         let filter = self::filter(filter)?;
         let (rows, has_next_page) = if last.is_some() {
             if after.is_some() {
                 return Err(AppError::invalid("give either after or last, not both").into());
             }
-            (events::latest(&state(ctx).pool, &filter, i64::from(size)).await?, false)
+            (
+                events::latest(&state(ctx).pool, &filter, i64::from(size)).await?,
+                false,
+            )
         } else {
             let after = after
                 .as_deref()

@@ -65,6 +65,9 @@ pub fn router_with_shutdown(app: AppState, config: &HttpConfig, shutdown: watch:
         shutdown,
     };
     Router::new()
+        .route("/", get(assets::site))
+        .route("/feed", get(assets::site))
+        .route("/u/{id}", get(assets::site))
         .route("/graphql", get(graphql_get).post(graphql::post))
         .route("/graphql/ws", get(websocket))
         .route("/assets/{name}", get(assets::asset))

@@ -746,9 +746,7 @@ async fn the_newest_events_come_with_a_cursor_to_follow_on_from() {
     app.settled().await;
     let q = "query($f: EventFilter, $l: Int, $a: String) { events(filter: $f, last: $l, after: $a) {
         nodes { data } pageInfo { endCursor } } }";
-    let newest = app
-        .ok(q, json!({"f": {"types": ["XP_CHANGE"]}, "l": 2}))
-        .await;
+    let newest = app.ok(q, json!({"f": {"types": ["XP_CHANGE"]}, "l": 2})).await;
     let deltas: Vec<i64> = newest["events"]["nodes"]
         .as_array()
         .unwrap()
@@ -761,7 +759,10 @@ async fn the_newest_events_come_with_a_cursor_to_follow_on_from() {
         .await;
     assert_eq!(anns["events"]["nodes"].as_array().unwrap().len(), 3);
     // Following on from the newest page misses nothing written after it.
-    let end = newest["events"]["pageInfo"]["endCursor"].as_str().unwrap().to_owned();
+    let end = newest["events"]["pageInfo"]["endCursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.award("2", 6).await;
     let after = history(&app, Some(&end)).await;
     assert_eq!(after.len(), 1);

@@ -16,3 +16,4 @@ mod owned_postgres;
 mod progress;
 mod schema;
 mod users;
+mod web;

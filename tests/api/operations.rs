@@ -119,7 +119,8 @@ async fn metrics_count_queries_and_subscriptions() {
     let before = metric(&scrape().await, &requests);
     app.ok(&query, json!({})).await;
     app.ok(&query, json!({})).await;
-    let mut subscriber = node_subscriber(&app.ws_url, "subscription { events { cursor } }", json!({}), 1);
+    // It waits for a second event, so it still holds its subscription when scraped.
+    let mut subscriber = node_subscriber(&app.ws_url, "subscription { events { cursor } }", json!({}), 2);
     subscriber.connected().await;
     app.wait_subscribers(1).await;
     app.telegram_user("1", "ann").await;
