@@ -3,7 +3,7 @@
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use crate::harness::{TestApp, spawn_server};
+use crate::harness::{TestApp, post_to, spawn_server};
 
 const GAME: &str = "mutation($g: String!, $w: Boolean!, $x: Int, $k: String) {
     recordGame(user: {telegramId: \"1\"}, gameType: $g, won: $w, xp: $x, idempotencyKey: $k) { delta xp } }";
@@ -492,17 +492,12 @@ async fn a_rules_file_changes_the_rules_and_a_bad_one_stops_the_server() {
     let good = dir.join("rules.toml");
     std::fs::write(&good, "[games]\nxp_win = 100\n").unwrap();
     let (_server, base) = spawn_server(&app, &[("TTFD_RULES", good.to_str().unwrap())]).await;
-    let res: Value = app
-        .http
-        .post(format!("{base}/graphql"))
-        .bearer_auth(&app.admin)
-        .json(&json!({"query": "mutation { recordGame(user: {telegramId: \"1\"}, gameType: \"quiz\", won: true) { delta } }"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let res = post_to(
+        &base,
+        &app.admin,
+        "mutation { recordGame(user: {telegramId: \"1\"}, gameType: \"quiz\", won: true) { delta } }",
+    )
+    .await;
     assert_eq!(res["data"]["recordGame"]["delta"], 100, "{res}");
 
     let bad = dir.join("bad.toml");

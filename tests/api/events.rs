@@ -7,7 +7,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 
-use crate::harness::{TestApp, node_subscriber, python_subscriber, spawn_server};
+use crate::harness::{TestApp, node_subscriber, post_to, python_subscriber, spawn_server};
 
 const SUB: &str = "subscription($f: EventFilter, $a: String) {
     events(filter: $f, after: $a) { id cursor type sourcePlatform userId data user { username } } }";
@@ -241,18 +241,13 @@ async fn the_listener_reconnects_after_pg_terminate_backend_and_loses_nothing() 
     // Written by another process while this one's listener is down or reconnecting: its
     // doorbells may be lost, the events may not.
     let (_writer, writer) = spawn_server(&app, &[]).await;
-    let client = reqwest::Client::new();
     for _ in 0..3 {
-        let res: Value = client
-            .post(format!("{writer}/graphql"))
-            .bearer_auth(&app.admin)
-            .json(&json!({"query": "mutation { awardXp(user: {telegramId: \"1\"}, delta: 1) { xp } }"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let res = post_to(
+            &writer,
+            &app.admin,
+            "mutation { awardXp(user: {telegramId: \"1\"}, delta: 1) { xp } }",
+        )
+        .await;
         assert!(res["data"]["awardXp"]["xp"].is_number(), "{res}");
     }
     let got = subscriber.results(3, MINUTE).await;

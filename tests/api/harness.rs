@@ -495,6 +495,20 @@ pub fn python_subscriber_with_key(
     LineProcess::spawn(cmd)
 }
 
+/// POSTs a GraphQL request with `key` to the server process at `base` and returns the body.
+pub async fn post_to(base: &str, key: &str, query: &str) -> Value {
+    reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .bearer_auth(key)
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Starts the `ttfd serve` binary on the test app's database with extra environment; returns
 /// the process (killed when dropped) and its base URL.
 pub async fn spawn_server(app: &TestApp, env: &[(&str, &str)]) -> (tokio::process::Child, String) {

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::harness::{TestApp, create_key, spawn_server};
+use crate::harness::{TestApp, create_key, post_to, spawn_server};
 use ttfd::domain::Platform;
 use ttfd::domain::access::Role;
 use ttfd::limits::LimitConfig;
@@ -309,16 +309,11 @@ async fn a_statement_stuck_past_the_timeout_fails_and_the_server_keeps_serving()
         0,
         "the timed-out change wrote nothing"
     );
-    let ok: Value = app
-        .http
-        .post(format!("{base}/graphql"))
-        .bearer_auth(&app.admin)
-        .json(&json!({"query": "mutation { awardXp(user: {telegramId: \"1\"}, delta: 5) { xp } }"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ok = post_to(
+        &base,
+        &app.admin,
+        "mutation { awardXp(user: {telegramId: \"1\"}, delta: 5) { xp } }",
+    )
+    .await;
     assert_eq!(ok["data"]["awardXp"]["xp"], 5, "{ok}");
 }

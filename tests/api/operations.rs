@@ -6,7 +6,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use ttfd::db::owned::{OwnedOptions, OwnedPostgres};
 
-use crate::harness::{TestApp, create_key, node_subscriber, spawn_server};
+use crate::harness::{TestApp, create_key, node_subscriber, post_to, spawn_server};
 use ttfd::domain::Platform;
 use ttfd::domain::access::Role;
 
@@ -217,29 +217,19 @@ async fn two_processes_share_idempotency_cooldowns_and_link_codes() {
     app.telegram_user("1", "ann").await;
     let (_a, base_a) = spawn_server(&app, &[]).await;
     let (_b, base_b) = spawn_server(&app, &[]).await;
-    let client = reqwest::Client::new();
-    let post = |base: String, query: &'static str| {
-        let client = client.clone();
+    let post = |base: String, query: String| {
         let key = app.admin.clone();
-        async move {
-            client
-                .post(format!("{base}/graphql"))
-                .bearer_auth(key)
-                .json(&json!({"query": query}))
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
+        async move { post_to(&base, &key, &query).await }
     };
     let keyed = "mutation { awardXp(user: {telegramId: \"1\"}, delta: 7, idempotencyKey: \"once\") { xp } }";
-    let (first, second) = tokio::join!(post(base_a.clone(), keyed), post(base_b.clone(), keyed));
+    let (first, second) = tokio::join!(
+        post(base_a.clone(), keyed.into()),
+        post(base_b.clone(), keyed.into())
+    );
     assert_eq!(first["data"], second["data"], "{first} {second}");
     let message = "mutation { recordMessage(user: {telegramId: \"1\"}) { delta } }";
-    let on_a = post(base_a.clone(), message).await;
-    let on_b = post(base_b.clone(), message).await;
+    let on_a = post(base_a.clone(), message.into()).await;
+    let on_b = post(base_b.clone(), message.into()).await;
     let earned = [&on_a, &on_b]
         .iter()
         .filter(|r| r["data"]["recordMessage"]["delta"].as_i64().unwrap() > 0)
@@ -254,30 +244,19 @@ async fn two_processes_share_idempotency_cooldowns_and_link_codes() {
     // A link code made through one process is redeemed through the other, once.
     let code = post(
         base_a.clone(),
-        "mutation { createLinkCode(user: {telegramId: \"1\"}) { code } }",
+        "mutation { createLinkCode(user: {telegramId: \"1\"}) { code } }".into(),
     )
     .await["data"]["createLinkCode"]["code"]
         .as_str()
         .unwrap()
         .to_owned();
     let redeem = |base: String, discord: &str| {
-        let client = client.clone();
-        let key = app.admin.clone();
-        let query = format!(
-            "mutation {{ redeemLinkCode(code: \"{code}\", user: {{discordId: \"{discord}\"}}) {{ telegramId discordId }} }}"
-        );
-        async move {
-            client
-                .post(format!("{base}/graphql"))
-                .bearer_auth(key)
-                .json(&json!({"query": query}))
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
+        post(
+            base,
+            format!(
+                "mutation {{ redeemLinkCode(code: \"{code}\", user: {{discordId: \"{discord}\"}}) {{ telegramId discordId }} }}"
+            ),
+        )
     };
     let linked = redeem(base_b.clone(), "42").await;
     assert_eq!(
@@ -342,16 +321,12 @@ async fn leaderboard_reads_go_to_the_read_replica_when_configured() {
     .unwrap();
     let replica_url = crate::harness::url_of(&replica);
     let (_server, base) = spawn_server(&app, &[("TTFD_READ_DATABASE_URL", &replica_url)]).await;
-    let body: Value = reqwest::Client::new()
-        .post(format!("{base}/graphql"))
-        .bearer_auth(&app.admin)
-        .json(&json!({"query": "{ leaderboard(first: 5) { nodes { user { username } } } user(ref: {telegramId: \"1\"}) { username } }"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = post_to(
+        &base,
+        &app.admin,
+        "{ leaderboard(first: 5) { nodes { user { username } } } user(ref: {telegramId: \"1\"}) { username } }",
+    )
+    .await;
     assert_eq!(
         body["data"]["leaderboard"]["nodes"],
         json!([{"user": {"username": "replicated"}}]),
