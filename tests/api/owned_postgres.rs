@@ -1,8 +1,10 @@
 //! `ttfd serve` with no DATABASE_URL runs, migrates and stops its own PostgreSQL.
 
-use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+use crate::harness::post_to;
+
+/// The server process and its base URL.
 async fn start(data_dir: &std::path::Path) -> (tokio::process::Child, String) {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ttfd"))
         .args(["serve", "--listen", "127.0.0.1:0"])
@@ -21,7 +23,7 @@ async fn start(data_dir: &std::path::Path) -> (tokio::process::Child, String) {
             .unwrap()
             .expect("ttfd exited before listening");
         if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.trim().to_owned();
+            break rest.trim().trim_end_matches("/graphql").to_owned();
         }
     };
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
@@ -36,20 +38,6 @@ async fn stop(mut child: tokio::process::Child) {
         .unwrap()
         .unwrap();
     assert!(status.success(), "{status}");
-}
-
-async fn post(url: &str, key: &str, query: &str) -> Value {
-    let client = reqwest::Client::new();
-    client
-        .post(url)
-        .bearer_auth(key)
-        .json(&json!({ "query": query }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 /// `ttfd keys create` with no server running: it starts the owned PostgreSQL itself.
@@ -78,9 +66,9 @@ async fn serve_without_database_url_owns_its_postgres_and_stops_it() {
         !dir.join("postmaster.pid").exists(),
         "keys create stopped the PostgreSQL it started"
     );
-    let (child, url) = start(&dir).await;
-    let created = post(
-        &url,
+    let (child, base) = start(&dir).await;
+    let created = post_to(
+        &base,
         &key,
         "mutation { upsertUser(input: {platform: DISCORD, externalId: \"7\", username: \"d\"}) { id } }",
     )
@@ -97,8 +85,8 @@ async fn serve_without_database_url_owns_its_postgres_and_stops_it() {
     );
 
     // A second start reuses the directory and its data.
-    let (child, url) = start(&dir).await;
-    let found = post(&url, &key, "{ user(ref: {discordId: \"7\"}) { username } }").await;
+    let (child, base) = start(&dir).await;
+    let found = post_to(&base, &key, "{ user(ref: {discordId: \"7\"}) { username } }").await;
     assert_eq!(found["data"]["user"]["username"], "d");
     stop(child).await;
     std::fs::remove_dir_all(&dir).ok();
