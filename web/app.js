@@ -166,12 +166,20 @@ function follow(filter, after, onEvent, { onResume } = {}) {
   };
 }
 
-/** Calls `fn` once, `ms` after the last of a burst of calls. */
-function debounce(fn, ms) {
+/**
+ * Calls `fn` soon after a call, then at most once every `ms` while calls keep coming: a busy
+ * community's XP changes cost each open page one reload a second, not one per change.
+ */
+function throttle(fn, ms) {
   let timer = null;
+  let last = 0;
   return () => {
-    clearTimeout(timer);
-    timer = setTimeout(fn, ms);
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      last = Date.now();
+      fn();
+    }, Math.max(100, last + ms - Date.now()));
   };
 }
 
@@ -285,8 +293,8 @@ function leaderboardPage(main, alive) {
   }
 
   refresh();
-  // Any XP change may move the board: reload the page shown (a burst reloads once).
-  return follow({ types: ['XP_CHANGE'] }, null, debounce(refresh, 150), { onResume: refresh });
+  // Any XP change may move the board: reload the page shown.
+  return follow({ types: ['XP_CHANGE'] }, null, throttle(refresh, 1000), { onResume: refresh });
 }
 
 const PROFILE = `query($id: ID!) {
@@ -375,7 +383,7 @@ function profilePage(main, alive, id) {
   }
 
   refresh();
-  return follow({ userId: id }, null, debounce(refresh, 150), { onResume: refresh });
+  return follow({ userId: id }, null, throttle(refresh, 1000), { onResume: refresh });
 }
 
 const TYPES = ['XP_CHANGE', 'COINS_CHANGE', 'RANK_UP', 'ACHIEVEMENT_UNLOCK', 'GAME_PLAYED', 'VOICE_TIME', 'MESSAGE_SENT', 'DAILY_CLAIMED', 'ACCOUNT_LINKED', 'ACCOUNTS_MERGED', 'SEASON_STARTED', 'IMPORTED'];
