@@ -532,3 +532,58 @@ async fn a_retried_daily_claim_returns_the_first_result() {
     );
     assert_eq!(stats(&app).await["coins"], 10, "paid once");
 }
+
+/// The season a user row names is checked by triggers, not a foreign key (see migration
+/// `season_checks`); this proves they refuse what the key refused.
+#[tokio::test]
+async fn the_database_refuses_unknown_seasons_and_never_deletes_one() {
+    let app = TestApp::start().await;
+    let id = app.telegram_user("1", "u1").await;
+    let code = |e: sqlx::Error| {
+        e.as_database_error()
+            .and_then(|d| d.code())
+            .map(|c| c.into_owned())
+    };
+
+    let inserted = sqlx::query(
+        "INSERT INTO unified_users (telegram_id, username, display_name, primary_platform, season_id) \
+         VALUES ('2', 'u2', 'u2', 'telegram', 1), ('3', 'u3', 'u3', 'telegram', 99)",
+    )
+    .execute(&app.pool)
+    .await;
+    assert_eq!(inserted.map_err(code).unwrap_err().as_deref(), Some("23503"));
+    assert_eq!(
+        app.count("unified_users").await,
+        1,
+        "the whole statement is refused"
+    );
+
+    let moved = sqlx::query("UPDATE unified_users SET season_id = 99 WHERE id = $1::uuid")
+        .bind(&id)
+        .execute(&app.pool)
+        .await;
+    assert_eq!(moved.map_err(code).unwrap_err().as_deref(), Some("23503"));
+
+    let season: i32 = app
+        .ok("mutation { startSeason(name: \"Two\") { id } }", json!({}))
+        .await["startSeason"]["id"]
+        .as_i64()
+        .unwrap() as i32;
+    sqlx::query("UPDATE unified_users SET season_id = $1 WHERE id = $2::uuid")
+        .bind(season)
+        .bind(&id)
+        .execute(&app.pool)
+        .await
+        .expect("a season that exists is accepted");
+
+    for statement in ["DELETE FROM seasons WHERE id = 1", "TRUNCATE seasons CASCADE"] {
+        let refused = sqlx::query(statement).execute(&app.pool).await;
+        assert_eq!(
+            refused.map_err(code).unwrap_err().as_deref(),
+            Some("23503"),
+            "{statement}"
+        );
+    }
+    assert_eq!(app.count("seasons").await, 2);
+    assert_eq!(app.count("unified_users").await, 1);
+}
