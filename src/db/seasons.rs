@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
+use super::scores;
 use super::users::CURRENT_SEASON;
 use crate::error::AppResult;
 
@@ -66,48 +67,74 @@ pub async fn start(tx: &mut PgConnection, name: &str) -> AppResult<(SeasonRow, S
     Ok((ended, started, champion))
 }
 
-/// Everyone's XP in an ended season: archived rows and rows not moved yet.
-const SEASON_SCORES: &str = "SELECT user_id, xp FROM season_standings WHERE season_id = $1 \
-    UNION ALL \
-    SELECT id, current_season_xp FROM unified_users \
-    WHERE season_id = $1 AND current_season_xp > 0 AND season_id <> (SELECT id FROM seasons WHERE ended_at IS NULL)";
+/// A page of everyone's XP in an ended season, best first: archived rows and rows not moved
+/// yet. Each side reads at most a page from its own index in order, then the two are merged
+/// (PostgreSQL does not merge the sorted sides of a UNION ALL by itself: it would sort the
+/// whole season). The season is `$1`; after a cursor, `$2` (xp) and `$3` (user) and the page
+/// size `$4`; else the page size is `$2`.
+fn season_page(after: bool) -> String {
+    let (from_archived, from_unmoved, limit) = if after {
+        (
+            "AND xp <= $2 AND (xp < $2 OR user_id > $3)",
+            "AND current_season_xp <= $2 AND (current_season_xp < $2 OR id > $3)",
+            "$4",
+        )
+    } else {
+        ("", "", "$2")
+    };
+    format!(
+        "SELECT user_id, xp FROM ( \
+             (SELECT user_id, xp FROM season_standings WHERE season_id = $1 {from_archived} \
+              ORDER BY xp DESC, user_id LIMIT {limit}) \
+             UNION ALL \
+             (SELECT id, current_season_xp FROM unified_users \
+              WHERE season_id = $1 AND current_season_xp > 0 {from_unmoved} \
+                  AND season_id <> {CURRENT_SEASON} \
+              ORDER BY current_season_xp DESC, id LIMIT {limit})) s \
+         ORDER BY xp DESC, user_id LIMIT {limit}"
+    )
+}
 
 pub struct StandingsPage {
     pub rows: Vec<(Uuid, i32)>,
+    /// Users who scored more than the page's first entry.
     pub above: i64,
-    pub before: i64,
+    /// Users who scored exactly what the page's first entry did.
+    pub holding_first: i64,
 }
 
-/// A page of an ended season's final standings, best first, after `(xp, user)`.
+/// A page of an ended season's final standings, best first, after `(xp, user)`. Positions
+/// come from the season's board (`season_standings` counts there too), not from counting.
 pub async fn standings(
     ex: impl PgExecutor<'_>,
     season: i32,
     after: Option<(i32, Uuid)>,
     limit: i64,
 ) -> AppResult<StandingsPage> {
+    // The first page has its own statement: `$2 IS NULL OR ...` would be planned afresh on
+    // every call.
     let sql = format!(
-        "WITH s AS ({SEASON_SCORES}), \
-         page AS (SELECT user_id, xp FROM s \
-             WHERE $2::int IS NULL OR (xp <= $2 AND (xp < $2 OR user_id > $3)) \
-             ORDER BY xp DESC, user_id LIMIT $4), \
-         head AS (SELECT xp, user_id FROM page ORDER BY xp DESC, user_id LIMIT 1) \
-         SELECT page.user_id, page.xp, \
-             (SELECT count(*) FROM s, head WHERE s.xp > head.xp) AS above, \
-             (SELECT count(*) FROM s, head WHERE s.xp > head.xp OR (s.xp = head.xp AND s.user_id < head.user_id)) AS before \
-         FROM page ORDER BY page.xp DESC, page.user_id"
+        "WITH page AS ({page}), \
+         head AS MATERIALIZED ( \
+             SELECT {above} AS above, {holding} AS holding_first \
+             FROM (SELECT max(xp) AS xp FROM page) h) \
+         SELECT page.user_id, page.xp, head.above, head.holding_first \
+         FROM page, head ORDER BY page.xp DESC, page.user_id",
+        page = season_page(after.is_some()),
+        above = scores::above("$1", "h.xp"),
+        holding = scores::holding("$1", "h.xp"),
     );
-    let rows: Vec<(Uuid, i32, i64, i64)> = sqlx::query_as(&sql)
-        .bind(season)
-        .bind(after.map(|a| a.0))
-        .bind(after.map(|a| a.1))
-        .bind(limit)
-        .fetch_all(ex)
-        .await?;
-    let (above, before) = rows.first().map(|r| (r.2, r.3)).unwrap_or((0, 0));
+    let query = sqlx::query_as(&sql).bind(season);
+    let query = match after {
+        Some((xp, user)) => query.bind(xp).bind(user),
+        None => query,
+    };
+    let rows: Vec<(Uuid, i32, i64, i64)> = query.bind(limit).fetch_all(ex).await?;
+    let (above, holding_first) = rows.first().map(|r| (r.2, r.3)).unwrap_or((0, 0));
     Ok(StandingsPage {
         rows: rows.into_iter().map(|r| (r.0, r.1)).collect(),
         above,
-        before,
+        holding_first,
     })
 }
 
@@ -119,11 +146,9 @@ pub async fn of_user(ex: impl PgExecutor<'_>, user: Uuid) -> AppResult<Vec<Stand
              UNION ALL \
              SELECT season_id, current_season_xp FROM unified_users \
              WHERE id = $1 AND current_season_xp > 0 AND season_id <> {CURRENT_SEASON}) \
-         SELECT mine.season_id, $1 AS user_id, mine.xp, 1 \
-             + (SELECT count(*) FROM season_standings s WHERE s.season_id = mine.season_id AND s.xp > mine.xp) \
-             + (SELECT count(*) FROM unified_users u WHERE u.season_id = mine.season_id AND u.current_season_xp > mine.xp) \
-             AS position \
-         FROM mine ORDER BY mine.season_id"
+         SELECT mine.season_id, $1 AS user_id, mine.xp, 1 + {above} AS position \
+         FROM mine ORDER BY mine.season_id",
+        above = scores::above("mine.season_id", "mine.xp"),
     );
     Ok(sqlx::query_as(&sql).bind(user).fetch_all(ex).await?)
 }

@@ -3,7 +3,7 @@
 /// Positions of a page of consecutive entries with `scores` (best first), given how many users
 /// score strictly more than the first entry (`above`) and how many come before it in the
 /// order (`before`; more than `above` when the page starts inside a tie).
-pub fn page_positions(above: i64, before: i64, scores: &[i32]) -> Vec<i64> {
+fn page_positions(above: i64, before: i64, scores: &[i32]) -> Vec<i64> {
     let mut out: Vec<i64> = Vec::with_capacity(scores.len());
     for (i, score) in scores.iter().enumerate() {
         let position = match i {

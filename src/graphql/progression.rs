@@ -7,7 +7,7 @@ use super::types::{User, UserRef, XpChange, actor, loaders, state};
 use crate::db::boosts::{self, BoostRow};
 use crate::db::seasons::{self, SeasonRow, StandingRow};
 use crate::domain::access::Action;
-use crate::domain::leaderboard::page_positions;
+use crate::domain::leaderboard::positions_from_head;
 use crate::error::AppError;
 use crate::service::activity::{self, Kind};
 use crate::service::{achievements, daily, seasons as season_service};
@@ -149,7 +149,7 @@ impl ProgressionQuery {
         }
         let page = seasons::standings(pool, season, after, i64::from(first)).await?;
         let xps: Vec<i32> = page.rows.iter().map(|(_, xp)| *xp).collect();
-        let positions = page_positions(page.above, page.before, &xps);
+        let positions = positions_from_head(page.above, page.holding_first, &xps);
         Ok(page
             .rows
             .into_iter()

@@ -162,6 +162,65 @@ async fn positions_and_counts(app: &TestApp) -> Vec<(String, i64, i64, i64, i64)
     out
 }
 
+/// Season 1's final standings through the API, in pages of 7 and from each user's profile,
+/// beside a plain count over the season's archived and unmoved XP; asserts they agree.
+async fn check_ended_season(app: &TestApp) {
+    let scores: Vec<(uuid::Uuid, i32)> = sqlx::query_as(
+        "SELECT user_id, xp FROM season_standings WHERE season_id = 1 \
+         UNION ALL SELECT id, current_season_xp FROM unified_users WHERE season_id = 1 AND current_season_xp > 0",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let counted = |xp: i32| 1 + scores.iter().filter(|s| s.1 > xp).count() as i64;
+    let mut paged = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = app
+            .ok(
+                "query($a: String) { seasonStandings(season: 1, first: 7, after: $a) { position xp cursor user { id } } }",
+                json!({ "a": after }),
+            )
+            .await["seasonStandings"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let Some(last) = page.last() else { break };
+        after = Some(last["cursor"].as_str().unwrap().to_owned());
+        paged.extend(page);
+    }
+    assert_eq!(paged.len(), scores.len(), "every standing once");
+    for row in &paged {
+        let xp = row["xp"].as_i64().unwrap() as i32;
+        assert_eq!(
+            row["position"].as_i64().unwrap(),
+            counted(xp),
+            "paged position of {row}"
+        );
+    }
+    for (id, xp) in &scores {
+        let profile = app
+            .ok(
+                "query($id: ID!) { user(ref: {id: $id}) { seasonStandings { seasonId position xp } } }",
+                json!({ "id": id }),
+            )
+            .await;
+        let mine = profile["user"]["seasonStandings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["seasonId"] == 1)
+            .cloned()
+            .unwrap();
+        assert_eq!(mine["xp"], *xp);
+        assert_eq!(
+            mine["position"].as_i64().unwrap(),
+            counted(*xp),
+            "profile position of {id}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn positions_from_score_counts_match_a_count_through_races_merges_and_seasons() {
     let app = TestApp::start().await;
@@ -182,7 +241,7 @@ async fn positions_from_score_counts_match_a_count_through_races_merges_and_seas
     .unwrap();
     sqlx::query(
         "INSERT INTO unified_users (discord_id, username, display_name, primary_platform, xp, current_season_xp) \
-         VALUES ('555', 'd', 'd', 'discord', 1234, 77)",
+         VALUES ('555', 'd', 'd', 'discord', 1234, 77), ('556', 'e', 'e', 'discord', 900, 333)",
     )
     .execute(&app.pool)
     .await
@@ -220,6 +279,15 @@ async fn positions_from_score_counts_match_a_count_through_races_merges_and_seas
         .await;
     futures_util::future::join_all((0..40).map(|n: i64| award(n % 23, 50 + n))).await;
     check(positions_and_counts(&app).await);
+    check_ended_season(&app).await;
+    // A merge after the season: one side's season-1 XP archived, the other's still on its row.
+    app.ok(
+        "mutation { mergeUsers(into: {telegramId: \"7002\"}, from: {discordId: \"556\"}) { xp } }",
+        json!({}),
+    )
+    .await;
+    check(positions_and_counts(&app).await);
+    check_ended_season(&app).await;
 
     // Folded into the counts, the answers stay the same, and nothing is left pending.
     // (The app's own compactor may hold the round; try until the queue is empty.)
@@ -232,6 +300,7 @@ async fn positions_from_score_counts_match_a_count_through_races_merges_and_seas
     }
     assert_eq!(app.count("score_changes").await, 0);
     check(positions_and_counts(&app).await);
+    check_ended_season(&app).await;
 }
 
 /// Runs the real binary against `app`'s database with SQL statement logging on and returns
