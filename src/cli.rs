@@ -427,7 +427,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let (going_down, shutdown) = tokio::sync::watch::channel(false);
     let router = http::router_with_shutdown(
-        app,
+        app.clone(),
         &HttpConfig {
             max_body_bytes: args.max_body_bytes,
             ws: WsConfig {
@@ -445,6 +445,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listener = match tokio::net::TcpListener::bind(args.listen).await {
         Ok(l) => l,
         Err(e) => {
+            app.close().await;
             db.close().await;
             return Err(anyhow!("cannot listen on {}: {e}", args.listen));
         }
@@ -463,6 +464,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })
     .await;
     tracing::info!("shutting down");
+    app.close().await;
     db.close().await;
     served.context("server error")
 }
@@ -579,11 +581,12 @@ async fn run_import(args: ImportArgs) -> anyhow::Result<()> {
             dry_run: args.dry_run,
             skip_invalid: args.skip_invalid,
         };
-        import::run(&state, parsed, &options, &|phase| {
+        let report = import::run(&state, parsed, &options, &|phase| {
             bar.set_message(phase.to_owned())
         })
-        .await
-        .map_err(|e| anyhow!(e.public_message_or_detail()))
+        .await;
+        state.close().await;
+        report.map_err(|e| anyhow!(e.public_message_or_detail()))
     }
     .await;
     bar.finish_and_clear();
@@ -653,6 +656,7 @@ async fn start_season(pool: &PgPool, name: &str) -> anyhow::Result<()> {
     crate::db::events::ring(pool, crate::events::CHANNEL, "cli")
         .await
         .map_err(|e| anyhow!(e.public_message_or_detail()))?;
+    state.close().await;
     println!("Started season {} ({}).", started.name, started.id);
     Ok(())
 }

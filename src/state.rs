@@ -50,6 +50,14 @@ impl Default for StateConfig {
 }
 
 impl AppState {
+    /// Closes the pools and waits for the event listener to let go of its connection: after
+    /// this the database may stop without anything here noticing.
+    pub async fn close(&self) {
+        self.pool.close().await;
+        self.read_pool.close().await;
+        self.events.closed().await;
+    }
+
     pub async fn start(pool: PgPool, config: &StateConfig) -> AppResult<AppState> {
         let ranks = Arc::new(crate::db::ranks::load(&pool).await?);
         config

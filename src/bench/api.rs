@@ -335,5 +335,6 @@ async fn measure(
             rss_kib(pid)? as f64 / 1024.0
         );
     }
+    state.close().await;
     Ok(())
 }

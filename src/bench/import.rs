@@ -87,5 +87,6 @@ pub async fn run_import(pool: &PgPool, args: ImportBench) -> anyhow::Result<()> 
         );
     }
     std::fs::remove_file(&path).ok();
+    state.close().await;
     Ok(())
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
-use tokio::sync::{Notify, OnceCell, broadcast};
+use tokio::sync::{Notify, OnceCell, broadcast, watch};
 
 use crate::auth::{KeyChange, Keys};
 use crate::db::events::{self, EventRow};
@@ -77,6 +77,8 @@ pub struct EventHub {
     bell: Arc<Notify>,
     /// This process's doorbell payload, so its listener can tell its own rings apart.
     bell_id: Arc<str>,
+    /// Becomes true when the listener has let go of its connection after the pool closed.
+    stopped: watch::Receiver<bool>,
 }
 
 impl EventHub {
@@ -84,6 +86,7 @@ impl EventHub {
     pub async fn start(pool: PgPool, config: HubConfig, keys: Keys) -> AppResult<EventHub> {
         let head = events::stable_head(&pool).await?;
         let (sender, _) = broadcast::channel(config.buffer.max(16));
+        let (stopping, stopped) = watch::channel(false);
         let hub = EventHub {
             ring: Arc::new(Mutex::new(Ring { head, sender })),
             pool,
@@ -92,8 +95,9 @@ impl EventHub {
             wake: Arc::default(),
             bell: Arc::default(),
             bell_id: uuid::Uuid::new_v4().to_string().into(),
+            stopped,
         };
-        tokio::spawn(hub.clone().listen(config));
+        tokio::spawn(hub.clone().listen(config, stopping));
         tokio::spawn(hub.clone().ring_doorbells());
         Ok(hub)
     }
@@ -132,7 +136,13 @@ impl EventHub {
         self.ring.lock().expect("event ring").sender.receiver_count()
     }
 
-    async fn listen(self, config: HubConfig) {
+    /// Waits until the listener has closed its connection, after the pool was closed: a
+    /// database stopped before that would see it cut (and the log say so).
+    pub async fn closed(&self) {
+        let _ = self.stopped.clone().wait_for(|stopped| *stopped).await;
+    }
+
+    async fn listen(self, config: HubConfig, stopping: watch::Sender<bool>) {
         // LISTEN gets its own one-connection pool, possibly on another URL than the queries.
         let listen_pool = PgPoolOptions::new()
             .max_connections(1)
@@ -157,6 +167,7 @@ impl EventHub {
             // Whatever happened (start, doorbell, reconnect, timer), the table says what is new.
             let held_back = match self.dispatch().await {
                 Ok(h) => h,
+                Err(_) if self.pool.is_closed() => break,
                 Err(e) => {
                     tracing::warn!(error = ?e, "cannot read the event log; retrying");
                     true
@@ -173,6 +184,7 @@ impl EventHub {
                     tokio::select! {
                         _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                         _ = self.wake.notified() => {}
+                        _ = self.pool.close_event() => {}
                     }
                 }
                 Some(l) => match self.next_doorbell(l, wait).await {
@@ -191,6 +203,7 @@ impl EventHub {
                         self.stats.listener_reconnects.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!("event listener connection lost; reconnecting");
                     }
+                    Ok(Err(_)) if self.pool.is_closed() => break,
                     Ok(Err(e)) => {
                         self.stats.listener_reconnects.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(error = %e, "event listener failed; reconnecting");
@@ -201,6 +214,9 @@ impl EventHub {
                 },
             }
         }
+        drop(listener);
+        listen_pool.close().await;
+        let _ = stopping.send(true);
     }
 
     /// The next notification, unless this process commits events first or `wait` passes
@@ -217,6 +233,7 @@ impl EventHub {
                 heard = listener.try_recv() => heard,
                 _ = self.wake.notified() => return Err(()),
                 _ = tokio::time::sleep_until(deadline) => return Err(()),
+                _ = self.pool.close_event() => return Err(()),
             };
             match &heard {
                 Ok(Some(n)) if n.channel() == CHANNEL && n.payload() == &*self.bell_id => continue,

@@ -4,8 +4,14 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::harness::post_to;
 
-/// The server process and its base URL.
-async fn start(data_dir: &std::path::Path) -> (tokio::process::Child, String) {
+/// A running server: the process, its base URL and what it logs from then on.
+struct Server {
+    child: tokio::process::Child,
+    base: String,
+    log: tokio::task::JoinHandle<Vec<String>>,
+}
+
+async fn start(data_dir: &std::path::Path) -> Server {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ttfd"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env_remove("DATABASE_URL")
@@ -26,11 +32,23 @@ async fn start(data_dir: &std::path::Path) -> (tokio::process::Child, String) {
             break rest.trim().trim_end_matches("/graphql").to_owned();
         }
     };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, url)
+    let log = tokio::spawn(async move {
+        let mut log = Vec::new();
+        while let Ok(Some(line)) = lines.next_line().await {
+            log.push(line);
+        }
+        log
+    });
+    Server {
+        child,
+        base: url,
+        log,
+    }
 }
 
-async fn stop(mut child: tokio::process::Child) {
+/// SIGTERM; the server must exit cleanly, having logged no warning or error on the way.
+async fn stop(server: Server) {
+    let Server { mut child, log, .. } = server;
     let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
@@ -38,6 +56,16 @@ async fn stop(mut child: tokio::process::Child) {
         .unwrap()
         .unwrap();
     assert!(status.success(), "{status}");
+    let log = log.await.unwrap();
+    assert_no_warnings(&log.join("\n"));
+}
+
+fn assert_no_warnings(log: &str) {
+    let bad: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+        .collect();
+    assert!(bad.is_empty(), "warnings in the log: {bad:#?}");
 }
 
 /// `ttfd keys create` with no server running: it starts the owned PostgreSQL itself.
@@ -66,9 +94,9 @@ async fn serve_without_database_url_owns_its_postgres_and_stops_it() {
         !dir.join("postmaster.pid").exists(),
         "keys create stopped the PostgreSQL it started"
     );
-    let (child, base) = start(&dir).await;
+    let server = start(&dir).await;
     let created = post_to(
-        &base,
+        &server.base,
         &key,
         "mutation { upsertUser(input: {platform: DISCORD, externalId: \"7\", username: \"d\"}) { id } }",
     )
@@ -78,16 +106,41 @@ async fn serve_without_database_url_owns_its_postgres_and_stops_it() {
         dir.join("postmaster.pid").exists(),
         "PostgreSQL runs in the data directory"
     );
-    stop(child).await;
+    stop(server).await;
     assert!(
         !dir.join("postmaster.pid").exists(),
         "PostgreSQL stopped with the server"
     );
 
+    // A command that writes events starts and stops PostgreSQL too, and its event listener
+    // lets go before the database stops (nothing logs a cut connection).
+    let season = tokio::process::Command::new(env!("CARGO_BIN_EXE_ttfd"))
+        .args(["season", "start", "Two"])
+        .env_remove("DATABASE_URL")
+        .env("TTFD_DATA_DIR", &dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        season.status.success(),
+        "{}",
+        String::from_utf8_lossy(&season.stderr)
+    );
+    assert!(String::from_utf8_lossy(&season.stdout).starts_with("Started season Two"));
+    assert_no_warnings(&String::from_utf8_lossy(&season.stderr));
+    assert!(!dir.join("postmaster.pid").exists());
+
     // A second start reuses the directory and its data.
-    let (child, base) = start(&dir).await;
-    let found = post_to(&base, &key, "{ user(ref: {discordId: \"7\"}) { username } }").await;
+    let server = start(&dir).await;
+    let found = post_to(
+        &server.base,
+        &key,
+        "{ user(ref: {discordId: \"7\"}) { username } seasons { name } } ",
+    )
+    .await;
     assert_eq!(found["data"]["user"]["username"], "d");
-    stop(child).await;
+    assert_eq!(found["data"]["seasons"][1]["name"], "Two");
+    stop(server).await;
     std::fs::remove_dir_all(&dir).ok();
 }
