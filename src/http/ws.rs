@@ -393,9 +393,9 @@ impl Session {
                     let _ = done.send((id, generation));
                     return;
                 } else {
-                    json!({ "type": protocol.next_type(), "id": id, "payload": response })
+                    next_message(protocol, &id, &response)
                 };
-                if out.send(Outgoing::Text(message.to_string())).await.is_err() {
+                if out.send(Outgoing::Text(message)).await.is_err() {
                     return;
                 }
             }
@@ -408,6 +408,30 @@ impl Session {
         });
         self.operations.insert(id, (generation, task.abort_handle()));
     }
+}
+
+/// A `next` (or legacy `data`) message, serialised straight from the response: going through
+/// a `serde_json::Value` would build and drop a tree per event and subscriber.
+fn next_message(protocol: Protocol, id: &str, response: &async_graphql::Response) -> String {
+    #[derive(serde::Serialize)]
+    struct Next<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        id: &'a str,
+        payload: &'a async_graphql::Response,
+    }
+    let next = Next {
+        kind: protocol.next_type(),
+        id,
+        payload: response,
+    };
+    serde_json::to_string(&next).unwrap_or_else(|e| {
+        error_message(
+            protocol,
+            id,
+            vec![json!({ "message": format!("cannot serialise the result: {e}") })],
+        )
+    })
 }
 
 /// The API key a `connection_init` payload carries: `Authorization` (`Bearer <key>` or the key
