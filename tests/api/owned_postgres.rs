@@ -55,28 +55,28 @@ fn assert_no_warnings(log: &str) {
     assert!(bad.is_empty(), "warnings in the log: {bad:#?}");
 }
 
-/// `ttfd keys create` with no server running: it starts the owned PostgreSQL itself.
-async fn create_key(data_dir: &std::path::Path) -> String {
+/// Runs a `ttfd` command with no server running and no DATABASE_URL (it starts the owned
+/// PostgreSQL itself); it must succeed, logging no warning. Returns its standard output.
+async fn command(data_dir: &std::path::Path, args: &[&str]) -> String {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ttfd"))
-        .args(["keys", "create", "--name", "ops", "--role", "admin"])
+        .args(args)
         .env_remove("DATABASE_URL")
         .env("TTFD_DATA_DIR", data_dir)
+        .env("NO_COLOR", "1")
         .output()
         .await
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    stdout
-        .lines()
-        .last()
-        .expect("the secret is the last line")
-        .to_owned()
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_no_warnings(&stderr);
+    String::from_utf8(out.stdout).unwrap()
 }
 
 #[tokio::test]
 async fn serve_without_database_url_owns_its_postgres_and_stops_it() {
     let dir = std::env::temp_dir().join(format!("ttfd-owned-{}", uuid::Uuid::new_v4()));
-    let key = create_key(&dir).await;
+    let created_key = command(&dir, &["keys", "create", "--name", "ops", "--role", "admin"]).await;
+    let key = created_key.lines().last().expect("the secret is the last line");
     assert!(
         !dir.join("postmaster.pid").exists(),
         "keys create stopped the PostgreSQL it started"
@@ -84,7 +84,7 @@ async fn serve_without_database_url_owns_its_postgres_and_stops_it() {
     let server = start(&dir).await;
     let created = post_to(
         &server.base,
-        &key,
+        key,
         "mutation { upsertUser(input: {platform: DISCORD, externalId: \"7\", username: \"d\"}) { id } }",
     )
     .await;
@@ -101,28 +101,15 @@ async fn serve_without_database_url_owns_its_postgres_and_stops_it() {
 
     // A command that writes events starts and stops PostgreSQL too, and its event listener
     // lets go before the database stops (nothing logs a cut connection).
-    let season = tokio::process::Command::new(env!("CARGO_BIN_EXE_ttfd"))
-        .args(["season", "start", "Two"])
-        .env_remove("DATABASE_URL")
-        .env("TTFD_DATA_DIR", &dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        season.status.success(),
-        "{}",
-        String::from_utf8_lossy(&season.stderr)
-    );
-    assert!(String::from_utf8_lossy(&season.stdout).starts_with("Started season Two"));
-    assert_no_warnings(&String::from_utf8_lossy(&season.stderr));
+    let season = command(&dir, &["season", "start", "Two"]).await;
+    assert!(season.starts_with("Started season Two"), "{season}");
     assert!(!dir.join("postmaster.pid").exists());
 
     // A second start reuses the directory and its data.
     let server = start(&dir).await;
     let found = post_to(
         &server.base,
-        &key,
+        key,
         "{ user(ref: {discordId: \"7\"}) { username } seasons { name } } ",
     )
     .await;
