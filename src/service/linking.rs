@@ -222,12 +222,7 @@ pub(crate) async fn merge_locked(
         json!({ "delta": saved.coins - into.coins, "coins": saved.coins, "previousCoins": into.coins, "reason": "merge" }),
     ));
     let mut previous = outcome.old_rank_id;
-    let ranks_up = if rewards == RankRewards::Pay {
-        &outcome.ranks_up[..]
-    } else {
-        &[]
-    };
-    for (rank, reward) in ranks_up {
+    for (rank, reward) in &outcome.ranks_up {
         log.push(event(
             EventType::RankUp,
             json!({ "oldRankId": previous, "rankId": rank.id, "rankName": rank.name, "rewardCoins": reward, "xp": saved.xp }),
@@ -241,7 +236,7 @@ pub(crate) async fn merge_locked(
 /// The account two accounts of one person make: identities united, counters summed, the best
 /// streak kept, the earliest creation date. XP is added as a gain, so the rank follows and
 /// only ranks neither account was ever paid for pay their reward (unless `rewards` withholds
-/// them: then every rank reached counts as paid).
+/// them: then every rank reached counts as paid, and the outcome pays and crosses nothing).
 pub fn merged(
     table: &RankTable,
     into: &UserRow,
@@ -271,19 +266,17 @@ pub fn merged(
         rank_id: into.rank_id,
         rewarded_rank_id: into.rewarded_rank_id.max(from.rewarded_rank_id),
     };
-    let outcome = xp::apply(table, progress, from.xp).map_err(|_| overflow())?;
-    m.xp = outcome.xp;
-    m.rank_id = outcome.new_rank_id;
-    match rewards {
-        RankRewards::Pay => {
-            m.coins = outcome.coins;
-            m.rewarded_rank_id = outcome.rewarded_rank_id;
-        }
-        RankRewards::Withhold => {
-            m.coins = progress.coins;
-            m.rewarded_rank_id = outcome.rewarded_rank_id.max(outcome.new_rank_id);
-        }
+    let mut outcome = xp::apply(table, progress, from.xp).map_err(|_| overflow())?;
+    if rewards == RankRewards::Withhold {
+        outcome.coins = progress.coins;
+        outcome.reward_coins = 0;
+        outcome.rewarded_rank_id = outcome.rewarded_rank_id.max(outcome.new_rank_id);
+        outcome.ranks_up.clear();
     }
+    m.xp = outcome.xp;
+    m.coins = outcome.coins;
+    m.rank_id = outcome.new_rank_id;
+    m.rewarded_rank_id = outcome.rewarded_rank_id;
     m.current_season_xp = sum(into.current_season_xp, from.current_season_xp)?;
     m.games_played = sum(into.games_played, from.games_played)?;
     m.games_won = sum(into.games_won, from.games_won)?;
@@ -360,8 +353,9 @@ mod tests {
         let t = sample_table();
         let a = user(Some("1"), None, 150, 10, 2);
         let b = user(None, Some("2"), 180, 10, 2);
-        let (m, _) = merged(&t, &a, &b, RankRewards::Withhold).unwrap();
+        let (m, o) = merged(&t, &a, &b, RankRewards::Withhold).unwrap();
         assert_eq!((m.xp, m.rank_id, m.rewarded_rank_id, m.coins), (330, 4, 4, 20));
+        assert!(o.ranks_up.is_empty(), "no rank_up events to write");
     }
 
     #[test]
