@@ -220,24 +220,9 @@ pub async fn apply(
         let n = |v: i32| v.to_string();
         let t = |v: Option<DateTime<Utc>>| v.map(|t| t.to_rfc3339());
         let (user, event, line_no) = (c.user_id.to_string(), c.event_id.to_string(), r.line.to_string());
-        let values = [
-            n(c.add.xp),
-            n(c.add.coins),
-            n(c.add.games_played),
-            n(c.add.games_won),
-            n(c.add.voice_seconds),
-            n(c.add.messages_sent),
-            n(c.xp_floor),
-            n(r.daily_streak),
-        ];
-        let brought = [
-            n(r.counters.xp),
-            n(r.counters.coins),
-            n(r.counters.games_played),
-            n(r.counters.games_won),
-            n(r.counters.voice_seconds),
-            n(r.counters.messages_sent),
-        ];
+        let added = c.add.fields().map(n);
+        let (floor, streak) = (n(c.xp_floor), n(r.daily_streak));
+        let brought = r.counters.fields().map(n);
         let (last_daily, created_at) = (t(r.last_daily), t(r.created_at));
         let mut row: Vec<Option<&str>> = vec![
             Some(&user),
@@ -252,7 +237,8 @@ pub async fn apply(
             Some(&r.username),
             r.display_name.as_deref(),
         ];
-        row.extend(values.iter().map(|v| Some(v.as_str())));
+        row.extend(added.iter().map(|v| Some(v.as_str())));
+        row.extend([Some(floor.as_str()), Some(streak.as_str())]);
         row.extend([last_daily.as_deref(), created_at.as_deref()]);
         row.extend(brought.iter().map(|v| Some(v.as_str())));
         let rank = n(c.rank_id);

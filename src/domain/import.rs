@@ -136,6 +136,19 @@ impl Counters {
     pub fn is_zero(&self) -> bool {
         *self == Counters::default()
     }
+
+    /// The amounts in declaration order: xp, coins, games played, games won, voice seconds,
+    /// messages sent.
+    pub fn fields(&self) -> [i32; 6] {
+        [
+            self.xp,
+            self.coins,
+            self.games_played,
+            self.games_won,
+            self.voice_seconds,
+            self.messages_sent,
+        ]
+    }
 }
 
 /// One valid row of a file.
@@ -327,7 +340,7 @@ pub struct Account {
 }
 
 impl Account {
-    fn identity(&self, platform: Platform) -> Option<&str> {
+    pub fn identity(&self, platform: Platform) -> Option<&str> {
         match platform {
             Platform::Telegram => self.telegram_id.as_deref(),
             Platform::Discord => self.discord_id.as_deref(),

@@ -139,13 +139,9 @@ fn plan_all<'a>(
 ) -> Planned<'a> {
     let mut by_identity: HashMap<(Platform, &str), &Account> = HashMap::new();
     for a in accounts {
-        for (p, id) in [
-            (Platform::Telegram, &a.telegram_id),
-            (Platform::Discord, &a.discord_id),
-            (Platform::Website, &a.email),
-        ] {
-            if let Some(id) = id {
-                by_identity.insert((p, id.as_str()), a);
+        for p in Platform::ALL {
+            if let Some(id) = a.identity(p) {
+                by_identity.insert((p, id), a);
             }
         }
     }
