@@ -77,6 +77,16 @@ pub enum Start {
     At(LeaderboardCursor),
 }
 
+/// SQL keeping the entries from a cursor on, in the order score descending, id ascending
+/// (`inclusive`: the cursor's own entry too). The cursor's score is parameter `$first`, its
+/// id the next one. Written this way, `score <= $first` starts the index range scan at the
+/// cursor.
+pub(super) fn from_cursor(score: &str, id: &str, inclusive: bool, first: u8) -> String {
+    let after = if inclusive { ">=" } else { ">" };
+    let (s, i) = (first, first + 1);
+    format!("{score} <= ${s} AND ({score} < ${s} OR {id} {after} ${i})")
+}
+
 /// Reads `limit` users from `start` in one statement (one snapshot, so positions agree with
 /// the order even while scores change).
 pub async fn page(ex: impl PgExecutor<'_>, board: Board, start: Start, limit: i64) -> AppResult<Page> {
@@ -86,13 +96,11 @@ pub async fn page(ex: impl PgExecutor<'_>, board: Board, start: Start, limit: i6
         Start::After(c) => (Some(c), false),
         Start::At(c) => (Some(c), true),
     };
-    // `s <= $1 AND (s < $1 OR id >[=] $2)` keeps the index range scan starting at the cursor.
     // The top page has its own statement: an `$1 IS NULL OR ...` would make PostgreSQL plan
     // every execution afresh (a custom plan) instead of reusing the prepared one.
-    let from = match (cursor, inclusive) {
-        (None, _) => String::new(),
-        (Some(_), false) => format!("AND {s} <= $1 AND ({s} < $1 OR id > $2)"),
-        (Some(_), true) => format!("AND {s} <= $1 AND ({s} < $1 OR id >= $2)"),
+    let from = match cursor {
+        None => String::new(),
+        Some(_) => format!("AND {}", from_cursor(s, "id", inclusive, 1)),
     };
     let limit_param = if cursor.is_some() { "$3" } else { "$1" };
     let sql = format!(

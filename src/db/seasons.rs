@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
+use super::leaderboard::from_cursor;
 use super::scores;
 use super::users::CURRENT_SEASON;
 use crate::error::AppResult;
@@ -75,12 +76,12 @@ pub async fn start(tx: &mut PgConnection, name: &str) -> AppResult<(SeasonRow, S
 fn season_page(after: bool) -> String {
     let (from_archived, from_unmoved, limit) = if after {
         (
-            "AND xp <= $2 AND (xp < $2 OR user_id > $3)",
-            "AND current_season_xp <= $2 AND (current_season_xp < $2 OR id > $3)",
+            format!("AND {}", from_cursor("xp", "user_id", false, 2)),
+            format!("AND {}", from_cursor("current_season_xp", "id", false, 2)),
             "$4",
         )
     } else {
-        ("", "", "$2")
+        (String::new(), String::new(), "$2")
     };
     format!(
         "SELECT user_id, xp FROM ( \
