@@ -15,5 +15,6 @@ mod operations;
 mod owned_postgres;
 mod progress;
 mod schema;
+mod sim;
 mod users;
 mod web;
