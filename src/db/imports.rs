@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::domain::import::{Account, Counters, Record, Source};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// Rows per COPY message.
 const COPY_CHUNK: usize = 10_000;
@@ -76,6 +76,14 @@ pub async fn begin(tx: &mut PgConnection) -> AppResult<()> {
         .execute(&mut *tx)
         .await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtext('ttfd_import'))")
+        .execute(&mut *tx)
+        .await?;
+    super::seasons::hold(&mut *tx).await?;
+    // Before anything is written: waits for every change to users in flight and holds new
+    // ones back (reads go on) until the import commits. Row by row locks could not do it: a
+    // row lock that waits is given a transaction id first, so a change committed meanwhile
+    // would sort after the import in the event log, yet the import built on it.
+    sqlx::query("LOCK TABLE unified_users IN EXCLUSIVE MODE")
         .execute(&mut *tx)
         .await?;
     Ok(())
@@ -293,7 +301,19 @@ pub async fn apply(
         voice = bounded("total_voice_time", "add_voice"),
         messages = bounded("messages_sent", "add_messages"),
     );
-    sqlx::query(&sql).bind(time_zone).execute(&mut *tx).await?;
+    let updated = sqlx::query(&sql)
+        .bind(time_zone)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    let expected = changes.iter().filter(|c| !c.created).count() as u64;
+    if updated != expected {
+        // The users' table is locked from before the matching, so this is a bug, never a
+        // race: stop before anything is recorded as imported.
+        return Err(AppError::internal(format!(
+            "the import updated {updated} accounts where it matched {expected}"
+        )));
+    }
 
     phase("remembering sources");
     sqlx::query(

@@ -31,6 +31,16 @@ pub async fn create(
     Ok(())
 }
 
+/// The code's row, not locked.
+pub async fn find(ex: impl PgExecutor<'_>, code_hash: &[u8]) -> AppResult<Option<CodeRow>> {
+    Ok(
+        sqlx::query_as("SELECT user_id, platform, expires_at, used_at FROM link_codes WHERE code_hash = $1")
+            .bind(code_hash)
+            .fetch_optional(ex)
+            .await?,
+    )
+}
+
 /// The code's row, locked for the transaction.
 pub async fn lock(tx: &mut PgConnection, code_hash: &[u8]) -> AppResult<Option<CodeRow>> {
     Ok(sqlx::query_as(

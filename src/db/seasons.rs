@@ -44,10 +44,28 @@ pub async fn find(ex: impl PgExecutor<'_>, id: i32) -> AppResult<Option<SeasonRo
     )
 }
 
+/// The advisory lock that orders season starts against every change to users.
+const SEASON_LOCK: i64 = 0x7474_6664_7365_6173; // "ttfdseas"
+
+/// Holds the current season for the rest of the transaction (shared: changes to users do not
+/// wait for each other, only for a season start).
+pub async fn hold(tx: &mut PgConnection) -> AppResult<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
+        .bind(SEASON_LOCK)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
 /// Ends the current season and starts `name`: two rows, whatever the number of users (their
 /// season XP now reads as 0 and is archived on their next change). Returns the ended season,
 /// the new one and the ended season's champion, if anyone scored.
 pub async fn start(tx: &mut PgConnection, name: &str) -> AppResult<(SeasonRow, SeasonRow, Option<Uuid>)> {
+    // Waits for every change in flight and holds new ones back until this commits.
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(SEASON_LOCK)
+        .execute(&mut *tx)
+        .await?;
     let ended: SeasonRow = sqlx::query_as(
         "UPDATE seasons SET ended_at = now() WHERE ended_at IS NULL RETURNING id, name, started_at, ended_at",
     )

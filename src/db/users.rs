@@ -19,7 +19,8 @@ pub const COLUMNS: &str = "id, telegram_id, discord_id, website_email, username,
     daily_streak, last_daily, created_at, last_active, \
     primary_platform, time_zone, streak_freezes, last_daily_day, last_message_xp_at";
 
-#[derive(sqlx::FromRow, Clone, Debug)]
+/// Serialisable: an idempotent mutation that answers with a user stores it as its result.
+#[derive(sqlx::FromRow, Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct UserRow {
     pub id: Uuid,
     pub telegram_id: Option<String>,
@@ -133,16 +134,19 @@ pub async fn find_with_position(ex: impl PgExecutor<'_>, key: &UserKey) -> AppRe
     Ok(q.fetch_optional(ex).await?.map(|r| (r.user, r.position)))
 }
 
-/// Reads and row-locks the user for the rest of the transaction. Mutations take this lock
-/// before any write, so concurrent changes to one user serialise here and none is lost.
+/// Locks the user's change queue, then reads and row-locks the user for the rest of the
+/// transaction (see the migration `user_locks`). Mutations take this lock before any write,
+/// so concurrent changes to one user serialise here, none is lost, and their events sort in
+/// the order they were applied.
 pub async fn lock(tx: &mut PgConnection, key: &UserKey) -> AppResult<Option<UserRow>> {
-    if let Some(user) = fetch_by(&mut *tx, key, " FOR UPDATE").await? {
+    const LOCKED: &str = " AND ttfd_lock_user(id) FOR UPDATE";
+    if let Some(user) = fetch_by(&mut *tx, key, LOCKED).await? {
         return Ok(Some(user));
     }
     // A merge that committed while we waited may have moved this identity to the surviving
     // account: look again (a new statement sees that commit).
     match key {
-        UserKey::External(..) => fetch_by(tx, key, " FOR UPDATE").await,
+        UserKey::External(..) => fetch_by(tx, key, LOCKED).await,
         UserKey::Id(_) => Ok(None),
     }
 }
@@ -249,7 +253,10 @@ pub async fn save_coins(tx: &mut PgConnection, id: Uuid, coins: i32) -> AppResul
 /// Locks two users in id order (so concurrent merges cannot deadlock); `None` when either is
 /// gone.
 pub async fn lock_pair(tx: &mut PgConnection, a: Uuid, b: Uuid) -> AppResult<Option<(UserRow, UserRow)>> {
-    let sql = format!("SELECT {COLUMNS} FROM unified_users WHERE id = ANY($1) ORDER BY id FOR UPDATE");
+    // A btree scans `= ANY` in key order: the queues are locked in id order too.
+    let sql = format!(
+        "SELECT {COLUMNS} FROM unified_users WHERE id = ANY($1) AND ttfd_lock_user(id) ORDER BY id FOR UPDATE"
+    );
     let rows: Vec<UserRow> = sqlx::query_as(&sql).bind([a, b]).fetch_all(tx).await?;
     let find = |id| rows.iter().find(|u| u.id == id).cloned();
     Ok(find(a).zip(find(b)))

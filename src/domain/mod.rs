@@ -22,3 +22,13 @@ pub enum UserKey {
     Id(uuid::Uuid),
     External(Platform, String),
 }
+
+impl std::fmt::Display for UserKey {
+    /// The reference as the caller gave it: `id:<uuid>` or `<platform>:<id>`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UserKey::Id(id) => write!(f, "id:{id}"),
+            UserKey::External(p, id) => write!(f, "{}:{id}", p.as_str()),
+        }
+    }
+}

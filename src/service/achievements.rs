@@ -4,9 +4,10 @@ use serde_json::json;
 
 use super::Actor;
 use super::progress::{Note, apply_coins, apply_xp};
+use super::unit;
 use crate::db::achievements;
 use crate::db::events::{self, NewEvent};
-use crate::db::users::{self, UserRow};
+use crate::db::users::UserRow;
 use crate::domain::achievements::{Standing, is_earned, newly_earned};
 use crate::domain::{EventType, Platform, UserKey};
 use crate::error::{AppError, AppResult};
@@ -101,13 +102,10 @@ async fn unlock(
 
 /// An admin's grant: unlocks `code` for the user (no-op when held), with its rewards.
 pub async fn grant(state: &AppState, actor: &Actor, key: &UserKey, code: &str) -> AppResult<UserRow> {
-    let mut tx = state.pool.begin().await?;
-    let user = users::lock(&mut tx, key)
-        .await?
-        .ok_or_else(super::users::not_found)?;
-    let source = actor.source(key, &user);
-    let user = unlock(&mut tx, state, actor, source, user, code).await?;
-    let user = unlock_earned(&mut tx, state, actor, source, user).await?;
-    super::commit(state, tx).await?;
-    Ok(user)
+    unit::for_user(state, key, None, async |tx, user| {
+        let source = actor.source(key, &user);
+        let user = unlock(tx, state, actor, source, user, code).await?;
+        unlock_earned(tx, state, actor, source, user).await
+    })
+    .await
 }

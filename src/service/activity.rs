@@ -6,9 +6,9 @@ use chrono::Utc;
 use serde_json::json;
 
 use super::Actor;
-use super::idempotency::{Idempotency, record_if, replay_or};
+use super::idempotency::Idempotency;
 use super::progress::{Note, XpChange, gain_xp};
-use super::users::not_found;
+use super::unit;
 use crate::db::events::{self, NewEvent};
 use crate::db::users::{self, Activity};
 use crate::domain::{EventType, UserKey, activity, validate};
@@ -75,17 +75,28 @@ pub async fn record(
     }
     let idempotency_key = validate::idempotency_key(idempotency_key).map_err(AppError::InvalidInput)?;
 
-    let mut tx = state.pool.begin().await?;
-    let user = users::lock(&mut tx, key).await?.ok_or_else(not_found)?;
     let scope = actor.scope();
-    let fingerprint = format!("{}|{}|{xp:?}", user.id, kind.fingerprint());
+    let fingerprint = format!("{key}|{}|{xp:?}", kind.fingerprint());
     let idem = Idempotency::new(&scope, idempotency_key, kind.operation(), fingerprint);
-    if let Some(previous) = replay_or(idem.as_ref(), &mut tx).await? {
-        return Ok(previous);
-    }
+    unit::for_user(state, key, idem, async |tx, user| {
+        counted(tx, state, actor, key, &kind, xp, user).await
+    })
+    .await
+}
 
+/// Counts the activity for the locked user, earns its XP and unlocks what it earned.
+async fn counted(
+    tx: &mut sqlx::PgConnection,
+    state: &AppState,
+    actor: &Actor,
+    key: &UserKey,
+    kind: &Kind,
+    xp: Option<i32>,
+    user: crate::db::users::UserRow,
+) -> AppResult<XpChange> {
+    let rules = &state.rules;
     let now = Utc::now();
-    let (counted, base_xp, event_type, mut data) = match &kind {
+    let (counted, base_xp, event_type, mut data) = match kind {
         Kind::Game { game_type, won } => (
             Activity {
                 games: 1,
@@ -133,18 +144,9 @@ pub async fn record(
             )
         }
     };
-    let counted_user = users::add_activity(&mut tx, user.id, &counted).await?;
+    let counted_user = users::add_activity(tx, user.id, &counted).await?;
     let source = actor.source(key, &user);
-    let applied = gain_xp(
-        &mut tx,
-        state,
-        actor,
-        source,
-        &counted_user,
-        base_xp,
-        Note::default(),
-    )
-    .await?;
+    let applied = gain_xp(tx, state, actor, source, &counted_user, base_xp, Note::default()).await?;
     let change = applied.change;
     data["xp"] = json!(change.delta);
     let event = NewEvent {
@@ -153,9 +155,7 @@ pub async fn record(
         source,
         data,
     };
-    events::append(&mut tx, actor.key_id(), &[event]).await?;
-    super::achievements::unlock_earned(&mut tx, state, actor, source, applied.user).await?;
-    record_if(idem.as_ref(), &mut tx, &change).await?;
-    super::commit(state, tx).await?;
+    events::append(tx, actor.key_id(), &[event]).await?;
+    super::achievements::unlock_earned(tx, state, actor, source, applied.user).await?;
     Ok(change)
 }

@@ -7,9 +7,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::Actor;
-use super::idempotency::{Idempotency, record_if, replay_or};
+use super::idempotency::Idempotency;
 use super::progress::{Note, apply_coins, apply_xp};
-use super::users::not_found;
+use super::unit;
 use crate::db::events::{self, NewEvent};
 use crate::db::users::{self, UserRow};
 use crate::domain::streak::{ClaimError, StreakState, claim};
@@ -43,13 +43,22 @@ pub async fn claim_daily(
     idempotency_key: Option<&str>,
 ) -> AppResult<DailyClaim> {
     let idempotency_key = validate::idempotency_key(idempotency_key).map_err(AppError::InvalidInput)?;
-    let mut tx = state.pool.begin().await?;
-    let user = users::lock(&mut tx, key).await?.ok_or_else(not_found)?;
     let scope = actor.scope();
-    let idem = Idempotency::new(&scope, idempotency_key, "claimDaily", user.id.to_string());
-    if let Some(previous) = replay_or(idem.as_ref(), &mut tx).await? {
-        return Ok(previous);
-    }
+    let idem = Idempotency::new(&scope, idempotency_key, "claimDaily", key.to_string());
+    unit::for_user(state, key, idem, async |tx, user| {
+        claim_for(tx, state, actor, key, user).await
+    })
+    .await
+}
+
+/// Claims today's reward for the locked user.
+async fn claim_for(
+    tx: &mut sqlx::PgConnection,
+    state: &AppState,
+    actor: &Actor,
+    key: &UserKey,
+    user: UserRow,
+) -> AppResult<DailyClaim> {
     let today = Utc::now().with_timezone(&zone_of(state, &user)).date_naive();
     let before = StreakState {
         streak: user.daily_streak,
@@ -59,7 +68,7 @@ pub async fn claim_daily(
     let outcome = claim(&state.rules.daily, before, today).map_err(|ClaimError::AlreadyClaimed| {
         AppError::AlreadyClaimed(format!("the daily reward for {today} was already claimed"))
     })?;
-    let saved = users::save_daily(&mut tx, user.id, outcome.streak, outcome.freezes, today).await?;
+    let saved = users::save_daily(tx, user.id, outcome.streak, outcome.freezes, today).await?;
     let source = actor.source(key, &user);
     let event = NewEvent {
         user_id: user.id,
@@ -70,30 +79,27 @@ pub async fn claim_daily(
             "rewardXp": outcome.reward_xp, "freezesUsed": outcome.freezes_used, "freezes": outcome.freezes,
         }),
     };
-    events::append(&mut tx, actor.key_id(), &[event]).await?;
+    events::append(tx, actor.key_id(), &[event]).await?;
     let note = Note::because(Some("daily"));
     let mut current = saved;
     if outcome.reward_coins > 0 {
-        current = apply_coins(&mut tx, actor, source, &current, outcome.reward_coins, note)
+        current = apply_coins(tx, actor, source, &current, outcome.reward_coins, note)
             .await?
             .user;
     }
     if outcome.reward_xp > 0 {
-        current = apply_xp(&mut tx, state, actor, source, &current, outcome.reward_xp, note)
+        current = apply_xp(tx, state, actor, source, &current, outcome.reward_xp, note)
             .await?
             .user;
     }
-    super::achievements::unlock_earned(&mut tx, state, actor, source, current).await?;
-    let result = DailyClaim {
+    super::achievements::unlock_earned(tx, state, actor, source, current).await?;
+    Ok(DailyClaim {
         user_id: user.id,
         streak: outcome.streak,
         reward_coins: outcome.reward_coins,
         reward_xp: outcome.reward_xp,
         freezes_used: outcome.freezes_used,
-    };
-    record_if(idem.as_ref(), &mut tx, &result).await?;
-    super::commit(state, tx).await?;
-    Ok(result)
+    })
 }
 
 /// Sets (or with `None` clears) the user's IANA time zone for daily claims.
@@ -105,6 +111,8 @@ pub async fn set_time_zone(state: &AppState, key: &UserKey, zone: Option<&str>) 
             "timeZone must be an IANA zone such as Europe/Moscow",
         ));
     }
-    let user = users::find(&state.pool, key).await?.ok_or_else(not_found)?;
-    users::set_time_zone(&state.pool, user.id, zone).await
+    unit::for_user(state, key, None, async |tx, user| {
+        users::set_time_zone(tx, user.id, zone).await
+    })
+    .await
 }

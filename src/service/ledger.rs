@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::Actor;
 use super::progress::{Note, apply_coins, apply_xp};
-use super::users::not_found;
+use super::unit;
 use crate::db::ledger::{self, LedgerRow};
 use crate::db::users;
 use crate::domain::{EventType, Platform, UserKey};
@@ -17,10 +17,21 @@ use crate::state::AppState;
 /// Reverts an XP or coin change. Reverting it again changes nothing and returns the first
 /// revert's entry; `None` when the revert moved nothing (xp already at 0).
 pub async fn revert(state: &AppState, actor: &Actor, event_id: Uuid) -> AppResult<Option<LedgerRow>> {
-    let mut tx = state.pool.begin().await?;
-    let original = ledger::entry(&mut *tx, event_id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("no such event".into()))?;
+    let mut tx = unit::begin(state).await?;
+    // The event's user, locked before anything is written. A merge can move the event to
+    // another user while we wait for the lock: then lock that one.
+    let (original, user) = loop {
+        let original = ledger::entry(&mut *tx, event_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("no such event".into()))?;
+        let user = users::lock(&mut tx, &UserKey::Id(original.event.user_id)).await?;
+        let now = ledger::entry(&mut *tx, event_id).await?;
+        if let (Some(user), Some(now)) = (user, now)
+            && now.event.user_id == user.id
+        {
+            break (now, user);
+        }
+    };
     let event = &original.event;
     let kind = EventType::parse(&event.event_type);
     if !matches!(kind, Some(EventType::XpChange | EventType::CoinsChange)) {
@@ -43,9 +54,6 @@ pub async fn revert(state: &AppState, actor: &Actor, event_id: Uuid) -> AppResul
     let undo = delta
         .checked_neg()
         .ok_or_else(|| AppError::invalid("this change cannot be reverted"))?;
-    let user = users::lock(&mut tx, &UserKey::Id(event.user_id))
-        .await?
-        .ok_or_else(not_found)?;
     let source = Platform::parse(&event.source_platform).unwrap_or(Platform::Website);
     let note = Note {
         reason: Some("revert"),
@@ -64,7 +72,7 @@ pub async fn revert(state: &AppState, actor: &Actor, event_id: Uuid) -> AppResul
         )
     };
     ledger::set_revert_event(&mut tx, event_id, revert_event).await?;
-    super::commit(state, tx).await?;
+    unit::commit(state, tx).await?;
     match revert_event {
         Some(id) => ledger::entry(&state.pool, id).await,
         None => Ok(None),

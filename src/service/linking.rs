@@ -89,11 +89,26 @@ pub async fn redeem(state: &AppState, actor: &Actor, raw_code: &str, key: &UserK
         return Err(AppError::RateLimited { retry_after_secs });
     }
     let hash = auth::hash(&code);
-    let mut tx = state.pool.begin().await?;
-    let live = link_codes::lock(&mut tx, &hash)
-        .await?
-        .filter(|c| c.used_at.is_none() && c.expires_at > Utc::now());
-    let Some(row) = live else {
+    let mut tx = super::unit::begin(state).await?;
+    let live = |c: &link_codes::CodeRow| c.used_at.is_none() && c.expires_at > Utc::now();
+    // The accounts are locked before anything is written (the code's lock included), so
+    // this change sorts after every change to them that committed first.
+    let found = link_codes::find(&mut *tx, &hash).await?.filter(live);
+    let found = match found {
+        Some(row) => {
+            match users::find(&mut *tx, key).await? {
+                Some(existing) if existing.id != row.user_id => {
+                    users::lock_pair(&mut tx, row.user_id, existing.id).await?;
+                }
+                _ => {
+                    users::lock(&mut tx, &UserKey::Id(row.user_id)).await?;
+                }
+            }
+            link_codes::lock(&mut tx, &hash).await?.filter(live)
+        }
+        None => None,
+    };
+    let Some(row) = found else {
         drop(tx);
         link_codes::record_failure(&state.pool, &scope).await?;
         return Err(AppError::NotFound(
@@ -148,7 +163,7 @@ pub async fn redeem(state: &AppState, actor: &Actor, raw_code: &str, key: &UserK
 
 /// An admin's merge: `from` is folded into `into` and removed.
 pub async fn merge(state: &AppState, actor: &Actor, into: &UserKey, from: &UserKey) -> AppResult<UserRow> {
-    let mut tx = state.pool.begin().await?;
+    let mut tx = super::unit::begin(state).await?;
     let into_user = users::find(&mut *tx, into).await?.ok_or_else(not_found)?;
     let from_user = users::find(&mut *tx, from).await?.ok_or_else(not_found)?;
     if into_user.id == from_user.id {

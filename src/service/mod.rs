@@ -12,6 +12,7 @@ pub mod linking;
 pub mod progress;
 pub mod scores;
 pub mod seasons;
+pub mod unit;
 pub mod users;
 
 use uuid::Uuid;
@@ -22,15 +23,7 @@ use crate::domain::access::{Action, Denied, Role, authorize};
 use crate::domain::{Platform, UserKey};
 use crate::error::{AppError, AppResult};
 
-/// Commits a transaction that wrote events, then rings the event doorbell.
-pub async fn commit(
-    state: &crate::state::AppState,
-    tx: sqlx::Transaction<'_, sqlx::Postgres>,
-) -> AppResult<()> {
-    tx.commit().await?;
-    state.events.committed();
-    Ok(())
-}
+pub use unit::commit;
 
 /// Who asks: the verified API key, or nobody (the public).
 #[derive(Clone, Debug, Default)]

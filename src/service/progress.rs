@@ -7,8 +7,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::Actor;
-use super::idempotency::{Idempotency, record_if, replay_or};
-use super::users::not_found;
+use super::idempotency::Idempotency;
+use super::unit;
 use crate::db::boosts;
 use crate::db::events::{self, NewEvent};
 use crate::db::users::{self, UserRow};
@@ -115,30 +115,17 @@ pub async fn award_xp(
     let reason = validate::reason(reason).map_err(AppError::InvalidInput)?;
     let idempotency_key = validate::idempotency_key(idempotency_key).map_err(AppError::InvalidInput)?;
 
-    let mut tx = state.pool.begin().await?;
-    let user = users::lock(&mut tx, key).await?.ok_or_else(not_found)?;
     let scope = actor.scope();
-    let fingerprint = format!("{}|{delta}|{}", user.id, reason.as_deref().unwrap_or(""));
+    let fingerprint = format!("{key}|{delta}|{}", reason.as_deref().unwrap_or(""));
     let idem = Idempotency::new(&scope, idempotency_key, "awardXp", fingerprint);
-    if let Some(previous) = replay_or(idem.as_ref(), &mut tx).await? {
-        return Ok(previous);
-    }
-    let source = actor.source(key, &user);
-    let applied = gain_xp(
-        &mut tx,
-        state,
-        actor,
-        source,
-        &user,
-        delta,
-        Note::because(reason.as_deref()),
-    )
-    .await?;
-    let change = applied.change;
-    super::achievements::unlock_earned(&mut tx, state, actor, source, applied.user).await?;
-    record_if(idem.as_ref(), &mut tx, &change).await?;
-    super::commit(state, tx).await?;
-    Ok(change)
+    unit::for_user(state, key, idem, async |tx, user| {
+        let source = actor.source(key, &user);
+        let note = Note::because(reason.as_deref());
+        let applied = gain_xp(tx, state, actor, source, &user, delta, note).await?;
+        super::achievements::unlock_earned(tx, state, actor, source, applied.user).await?;
+        Ok(applied.change)
+    })
+    .await
 }
 
 /// Applies an XP delta to a locked user inside the caller's transaction and writes its
@@ -216,21 +203,15 @@ pub async fn adjust_coins(
     let reason = validate::reason(reason).map_err(AppError::InvalidInput)?;
     let idempotency_key = validate::idempotency_key(idempotency_key).map_err(AppError::InvalidInput)?;
 
-    let mut tx = state.pool.begin().await?;
-    let user = users::lock(&mut tx, key).await?.ok_or_else(not_found)?;
     let scope = actor.scope();
-    let fingerprint = format!("{}|{delta}|{}", user.id, reason.as_deref().unwrap_or(""));
+    let fingerprint = format!("{key}|{delta}|{}", reason.as_deref().unwrap_or(""));
     let idem = Idempotency::new(&scope, idempotency_key, "adjustCoins", fingerprint);
-    if let Some(previous) = replay_or(idem.as_ref(), &mut tx).await? {
-        return Ok(previous);
-    }
-    let note = Note::because(reason.as_deref());
-    let change = apply_coins(&mut tx, actor, actor.source(key, &user), &user, delta, note)
-        .await?
-        .change;
-    record_if(idem.as_ref(), &mut tx, &change).await?;
-    super::commit(state, tx).await?;
-    Ok(change)
+    unit::for_user(state, key, idem, async |tx, user| {
+        let note = Note::because(reason.as_deref());
+        let source = actor.source(key, &user);
+        Ok(apply_coins(tx, actor, source, &user, delta, note).await?.change)
+    })
+    .await
 }
 
 /// Applies a coin delta to a locked user inside the caller's transaction; INSUFFICIENT_COINS

@@ -54,7 +54,7 @@ pub async fn link_platform(
     external_id: &str,
 ) -> AppResult<UserRow> {
     let external_id = validate::external_id(platform, external_id).map_err(AppError::InvalidInput)?;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = super::unit::begin(state).await?;
     let user = users::lock(&mut tx, key).await?.ok_or_else(not_found)?;
     match user.external_id(platform) {
         Some(current) if current == external_id => return Ok(user),

@@ -14,6 +14,7 @@ mod linking;
 mod operations;
 mod owned_postgres;
 mod progress;
+mod races;
 mod schema;
 mod sim;
 mod users;

@@ -44,7 +44,7 @@ fn int(v: &Value) -> i64 {
     v.as_i64().unwrap_or(i64::MIN)
 }
 
-/// 1. Every user's XP and coin ledgers are chains ending at the balance, never below zero.
+/// Invariant 1: Every user's XP and coin ledgers are chains ending at the balance, never below zero.
 /// Merged accounts' events now belong to the survivor, so a user's log may hold several
 /// chains until the merge joins them: each change must continue one of the open chains.
 pub async fn chains(world: &World, pool: &PgPool, log: &[Logged]) {
@@ -70,6 +70,11 @@ pub async fn chains(world: &World, pool: &PgPool, log: &[Logged]) {
     for e in log.iter().filter(|e| e.kind == "rank_up") {
         *rewards.entry((e.txid, &e.user)).or_default() += int(&e.data["rewardCoins"]);
     }
+    let merged_into: HashSet<&str> = log
+        .iter()
+        .filter(|e| e.kind == "accounts_merged")
+        .map(|e| e.user.as_str())
+        .collect();
     let mut users: HashMap<&str, Heads> = HashMap::new();
     for e in log {
         let heads = users.entry(&e.user).or_default();
@@ -82,21 +87,20 @@ pub async fn chains(world: &World, pool: &PgPool, log: &[Logged]) {
                 int(&d["coins"]),
                 &mut heads.coins,
             ),
+            // An import's event says what the account holds after it, not before: in the log
+            // of an account that absorbed others, which chain it continued cannot be told, and
+            // the account's chains are not checked from there on.
             "imported" => {
-                for (list, value) in [
-                    (&mut heads.xp, int(&d["xp"])),
-                    (&mut heads.coins, int(&d["coins"])),
-                ] {
-                    match list.len() {
-                        0 => list.push(value),
-                        1 => list[0] = value,
-                        _ => heads.ambiguous = true,
-                    }
-                }
+                heads.ambiguous |= merged_into.contains(e.user.as_str());
+                heads.xp = vec![int(&d["xp"])];
+                heads.coins = vec![int(&d["coins"])];
                 continue;
             }
             _ => continue,
         };
+        if heads.ambiguous {
+            continue;
+        }
         if after < 0 || after != before + int(&d["delta"]) {
             world.violation(format!(
                 "invariant 1: event {} of {}: {field} {before} + {} = {after}",
@@ -111,8 +115,11 @@ pub async fn chains(world: &World, pool: &PgPool, log: &[Logged]) {
         let joined = d["reason"] == "merge" && !take(list, int(&d["delta"]) - paid);
         if !take(list, before) || joined {
             world.violation(format!(
-                "invariant 1: event {} of user {}: {field} change from {before} continues no chain (open: {list:?})",
-                e.id, e.user
+                "invariant 1: event {} of user {}: {field} change from {before} continues no chain (open: {list:?}); \
+                 the user's log up to it:\n{}",
+                e.id,
+                e.user,
+                around(log, e)
             ));
         }
         list.push(after);
@@ -144,7 +151,18 @@ pub async fn chains(world: &World, pool: &PgPool, log: &[Logged]) {
     }
 }
 
-/// 2 and 8. Every acknowledged change is in the ledger exactly once; a refused one is not;
+/// The user's events up to `e`, one a line: what a violation is read against.
+fn around(log: &[Logged], e: &Logged) -> String {
+    let upto = log.iter().position(|x| x.id == e.id).map_or(log.len(), |i| i + 1);
+    let mine: Vec<String> = log[..upto]
+        .iter()
+        .filter(|x| x.user == e.user)
+        .map(|x| format!("    txid {} {} {} {}", x.txid, x.id, x.kind, x.data))
+        .collect();
+    mine[mine.len().saturating_sub(40)..].join("\n")
+}
+
+/// Invariants 2 and 8: Every acknowledged change is in the ledger exactly once; a refused one is not;
 /// one whose answer was lost at most once.
 pub async fn claims(world: &World, pool: &PgPool) {
     let counts: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
@@ -172,7 +190,7 @@ pub async fn claims(world: &World, pool: &PgPool) {
     }
 }
 
-/// 3. Each rank paid its reward at most once per account that makes up the person now.
+/// Invariant 3: Each rank paid its reward at most once per account that makes up the person now.
 pub fn rank_rewards(world: &World, log: &[Logged]) {
     let mut paid: HashMap<(&str, i64), i64> = HashMap::new();
     let mut accounts: HashMap<&str, i64> = HashMap::new();
@@ -192,7 +210,7 @@ pub fn rank_rewards(world: &World, log: &[Logged]) {
     }
 }
 
-/// 4. Each season's XP of every user no merge touched is what its changes in that season add up
+/// Invariant 4: Each season's XP of every user no merge touched is what its changes in that season add up
 /// to, seasons placed in the log by the transaction that started them.
 pub async fn seasons(world: &World, pool: &PgPool, log: &[Logged]) {
     // A season's row is rewritten by the start of the next, so the start of season s is the
@@ -258,7 +276,7 @@ pub async fn seasons(world: &World, pool: &PgPool, log: &[Logged]) {
     }
 }
 
-/// 5. No identity belongs to two accounts; merged-away accounts are gone.
+/// Invariant 5: No identity belongs to two accounts; merged-away accounts are gone.
 pub async fn identities(world: &World, pool: &PgPool, log: &[Logged]) {
     for column in ["telegram_id", "discord_id", "website_email"] {
         let dup: Option<String> = sqlx::query_scalar(&format!(
@@ -298,7 +316,7 @@ pub fn matches(filter: &Value, e: &Logged) -> bool {
         && filter["userId"].as_str().is_none_or(|u| u == e.user)
 }
 
-/// 6. A reader received every matching event after `start` exactly once, in log order, and
+/// Invariant 6: A reader received every matching event after `start` exactly once, in log order, and
 /// the public never sees a caller's reason. When the filter names a user that took part in
 /// a merge, the log now credits the survivor with events the reader rightly never matched:
 /// then what it received must be in order and without repeats, and a part of the log.
@@ -348,7 +366,7 @@ pub fn delivery(world: &World, spec: &Spec, start: Option<&str>, log: &[Logged],
     }
 }
 
-/// 7. Every user's position, all-time and season, equals a plain count.
+/// Invariant 7: Every user's position, all-time and season, equals a plain count.
 pub async fn positions(world: &World, pool: &PgPool, url: &str) {
     let users: Vec<(String, i64, i64)> = sqlx::query_as(
         "SELECT id::text, \
