@@ -22,7 +22,8 @@ async fn awards_racing_a_season_start_count_in_one_season() {
     let awards = (0..200).map(|k| app.ok(award, json!({ "t": id(k % USERS) })));
     let season = async {
         tokio::time::sleep(std::time::Duration::from_millis(30)).await;
-        app.ok("mutation { startSeason(name: \"Race\") { id } }", json!({})).await
+        app.ok("mutation { startSeason(name: \"Race\") { id } }", json!({}))
+            .await
     };
     let (_, started) = tokio::join!(join_all(awards), season);
     let new_season = started["startSeason"]["id"].as_i64().unwrap();
@@ -38,6 +39,10 @@ async fn awards_racing_a_season_start_count_in_one_season() {
             .sum();
         let current = user["currentSeasonXp"].as_i64().unwrap();
         assert_eq!(user["xp"], 600, "user {i}");
-        assert_eq!(ended + current, 600, "user {i}: {ended} in the ended season + {current} now");
+        assert_eq!(
+            ended + current,
+            600,
+            "user {i}: {ended} in the ended season + {current} now"
+        );
     }
 }
