@@ -228,9 +228,14 @@ pub struct ServeArgs {
     /// absent. Replicas lag a little: a position read there may trail a write by that lag.
     #[arg(long, env = "TTFD_READ_DATABASE_URL", hide_env_values = true)]
     pub read_database_url: Option<String>,
-    /// Events older than this many days are pruned (0 keeps them forever).
+    /// Activity events (games, voice, messages, daily claims) older than this many days are
+    /// pruned (0 keeps them forever). The ledger and the accounts' history are never pruned.
     #[arg(long, env = "TTFD_EVENT_RETENTION_DAYS", default_value_t = 30)]
     pub event_retention_days: u32,
+    /// Results of keyed mutations are kept this many hours: a retry within it gets the first
+    /// result, a later one is a new request.
+    #[arg(long, env = "TTFD_IDEMPOTENCY_RETENTION_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u32).range(1..))]
+    pub idempotency_retention_hours: u32,
 }
 
 pub fn main() -> ExitCode {
@@ -413,8 +418,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         read_pool,
         event_buffer: args.event_buffer,
         event_poll_interval: Duration::from_millis(args.event_poll_ms.max(10)),
-        retention: (args.event_retention_days > 0).then(|| RetentionConfig {
-            max_age: Duration::from_secs(u64::from(args.event_retention_days) * 86_400),
+        retention: Some(RetentionConfig {
+            max_age: (args.event_retention_days > 0)
+                .then(|| Duration::from_secs(u64::from(args.event_retention_days) * 86_400)),
+            idempotency_max_age: Duration::from_secs(u64::from(args.idempotency_retention_hours) * 3600),
             interval: Duration::from_secs(3600),
         }),
     };

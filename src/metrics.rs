@@ -1,8 +1,9 @@
 //! Prometheus metrics. The recorder is process-wide; gauges that describe state (pool, sockets,
 //! subscriptions, the event hub) are read when scraped.
 
-use std::sync::OnceLock;
+use std::collections::HashSet;
 use std::sync::atomic::Ordering;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -27,9 +28,37 @@ pub fn install() -> &'static PrometheusHandle {
     })
 }
 
+/// Distinct operation names that get a label of their own; later ones count as `other`.
+pub const MAX_OPERATION_LABELS: usize = 100;
+/// Longest operation name kept as a label.
+pub const MAX_OPERATION_LABEL_CHARS: usize = 64;
+
+/// The label for a client-chosen operation name, from a bounded set: a name of at most 64
+/// characters of `A-Za-z0-9_` among the first 100 distinct ones seen, else `other`. Labels
+/// are process state that is never freed, so a client must not be able to add them at will.
+fn operation_label(operation: &str) -> String {
+    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    let safe = !operation.is_empty()
+        && operation.len() <= MAX_OPERATION_LABEL_CHARS
+        && operation.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !safe {
+        return "other".into();
+    }
+    let mut seen = SEEN
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if seen.contains(operation) || seen.len() < MAX_OPERATION_LABELS {
+        seen.insert(operation.to_owned());
+        operation.to_owned()
+    } else {
+        "other".into()
+    }
+}
+
 pub fn graphql_request(operation: &str, outcome: &'static str, elapsed: Duration) {
     let labels = [
-        ("operation", operation.to_owned()),
+        ("operation", operation_label(operation)),
         ("outcome", outcome.to_owned()),
     ];
     metrics::counter!("ttfd_graphql_requests_total", &labels).increment(1);

@@ -227,11 +227,14 @@ pub async fn stable_head(ex: impl PgExecutor<'_>) -> AppResult<EventCursor> {
     Ok(row.map(|(txid, seq)| EventCursor { txid, seq }).unwrap_or(ORIGIN))
 }
 
-/// Deletes events older than `before`, a batch at a time; returns how many went.
-pub async fn prune(ex: impl PgExecutor<'_>, before: DateTime<Utc>, batch: i64) -> AppResult<u64> {
+/// Deletes activity events (games, voice time, messages, daily claims) older than `before`, a
+/// batch at a time; returns how many went. Everything else is the ledger or the accounts'
+/// history, and stays.
+pub async fn prune_activity(ex: impl PgExecutor<'_>, before: DateTime<Utc>, batch: i64) -> AppResult<u64> {
     let done = sqlx::query(
         "DELETE FROM cross_platform_events WHERE id IN \
-         (SELECT id FROM cross_platform_events WHERE created_at < $1 LIMIT $2)",
+         (SELECT id FROM cross_platform_events WHERE created_at < $1 \
+            AND event_type IN ('game_played', 'voice_time', 'message_sent', 'daily_claimed') LIMIT $2)",
     )
     .bind(before)
     .bind(batch)

@@ -33,6 +33,12 @@ pub fn numeric_id(platform: &str, raw: &str) -> Result<String, String> {
     if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("{platform} id must be 1 to 20 decimal digits"));
     }
+    // "123" and "0123" would be two accounts of one person: one spelling only.
+    if s.starts_with('0') {
+        return Err(format!(
+            "{platform} id must not start with 0 (write it as the platform does)"
+        ));
+    }
     Ok(s.to_owned())
 }
 
@@ -108,7 +114,7 @@ mod tests {
     #[test]
     fn numeric_ids() {
         assert_eq!(numeric_id("telegram", "123456789").unwrap(), "123456789");
-        for bad in ["", "12a", "-5", "1 2", &"9".repeat(21)] {
+        for bad in ["", "12a", "-5", "1 2", &"9".repeat(21), "0", "0123", "00123"] {
             assert!(numeric_id("telegram", bad).is_err(), "{bad:?}");
         }
     }

@@ -7,8 +7,14 @@ use crate::db::events;
 
 #[derive(Clone, Debug)]
 pub struct RetentionConfig {
-    /// Events older than this are deleted; consumers' positions are cursors and survive.
-    pub max_age: Duration,
+    /// Activity events (games, voice time, messages, daily claims) older than this are deleted
+    /// (`None`: kept). The ledger and the accounts' history are never pruned: XP and coin
+    /// changes, rank-ups, unlocks, links, merges, imports, season starts. Consumers' positions
+    /// are cursors and survive.
+    pub max_age: Option<Duration>,
+    /// Stored results of keyed mutations older than this are forgotten: a retry that late is
+    /// a new request.
+    pub idempotency_max_age: Duration,
     pub interval: Duration,
 }
 
@@ -16,20 +22,19 @@ pub struct RetentionConfig {
 pub fn spawn_retention(pool: PgPool, config: RetentionConfig) {
     tokio::spawn(async move {
         loop {
-            let before =
-                Utc::now() - chrono::Duration::from_std(config.max_age).unwrap_or(chrono::Duration::MAX);
-            loop {
-                match events::prune(&pool, before, 10_000).await {
+            let ago =
+                |age: Duration| Utc::now() - chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX);
+            while let Some(max_age) = config.max_age {
+                match events::prune_activity(&pool, ago(max_age), 10_000).await {
                     Ok(0) => break,
-                    Ok(n) => tracing::info!(pruned = n, "pruned old events"),
+                    Ok(n) => tracing::info!(pruned = n, "pruned old activity events"),
                     Err(e) => {
                         tracing::warn!(error = ?e, "pruning events failed");
                         break;
                     }
                 }
             }
-            if let Err(e) = crate::db::idempotency::prune(&pool, Utc::now() - chrono::Duration::days(1)).await
-            {
+            if let Err(e) = crate::db::idempotency::prune(&pool, ago(config.idempotency_max_age)).await {
                 tracing::warn!(error = ?e, "pruning idempotency keys failed");
             }
             tokio::time::sleep(config.interval).await;

@@ -453,38 +453,55 @@ async fn pending_and_ack_keep_a_position_per_consumer() {
     );
 }
 
+/// Retention prunes old activity events only: the ledger (and what a revert needs) stays,
+/// and consumers' positions survive.
 #[tokio::test]
-async fn retention_prunes_old_events_and_positions_survive() {
+async fn retention_prunes_old_activity_and_keeps_the_ledger() {
     let app = TestApp::start_with(ttfd::state::StateConfig {
         retention: Some(ttfd::events::RetentionConfig {
-            max_age: Duration::from_secs(86_400),
+            max_age: Some(Duration::from_secs(86_400)),
+            idempotency_max_age: Duration::from_secs(3600),
             interval: Duration::from_millis(100),
         }),
         ..Default::default()
     })
     .await;
     app.telegram_user("1", "a").await;
-    for _ in 0..3 {
-        app.award("1", 1).await;
+    let game = "mutation($k: String) { recordGame(user: {telegramId: \"1\"}, gameType: \"quiz\", won: false, xp: 1, idempotencyKey: $k) { xp } }";
+    for k in ["g1", "g2", "g3"] {
+        app.ok(game, json!({ "k": k })).await;
     }
     let all = pending(&app, "bot").await;
+    assert_eq!(all.len(), 6, "three games, three XP changes");
     app.ok(ACK, json!({"c": "bot", "u": all[0]["cursor"]})).await;
-    sqlx::query(
-        "UPDATE cross_platform_events SET created_at = now() - interval '2 days' \
-         WHERE (data->>'xp')::int <= 2",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    sqlx::query("UPDATE cross_platform_events SET created_at = now() - interval '2 days'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE idempotency_keys SET created_at = now() - interval '2 hours' WHERE key = 'g1'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while app.count("cross_platform_events").await != 1 {
-        assert!(std::time::Instant::now() < deadline, "old events were not pruned");
+    while app.count("cross_platform_events").await != 3 || app.count("idempotency_keys").await != 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "old activity and keys were not pruned"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let kinds: Vec<String> = sqlx::query_scalar("SELECT DISTINCT event_type FROM cross_platform_events")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(kinds, ["xp_change"], "the ledger stays");
     let left = pending(&app, "bot").await;
-    assert_eq!(left.len(), 1);
-    assert_eq!(left[0]["cursor"], all[2]["cursor"]);
-    assert_eq!(pending(&app, "newcomer").await.len(), 1);
+    assert_eq!(left.len(), 2, "after the acknowledged XP change, two remain");
+    assert_eq!(pending(&app, "newcomer").await.len(), 3);
+    // The forgotten key is a new request; the kept one still answers the first result.
+    app.ok(game, json!({ "k": "g1" })).await;
+    app.ok(game, json!({ "k": "g2" })).await;
+    assert_eq!(app.count("idempotency_keys").await, 3);
 }
 
 #[tokio::test]

@@ -337,3 +337,51 @@ async fn leaderboard_reads_go_to_the_read_replica_when_configured() {
         "writes and lookups stay on the primary"
     );
 }
+
+/// Client-chosen operation names become metric labels only from a bounded set: 2,000
+/// requests with random names (long ones, and more short ones than the set holds), most of
+/// them refused by the rate limit, leave `/metrics` with at most 101 operation labels.
+#[tokio::test]
+async fn random_operation_names_cannot_grow_the_metrics() {
+    let app = TestApp::start().await;
+    let mut rng = fastrand::Rng::with_seed(7);
+    for i in 0..2000 {
+        let name: String = if i % 2 == 0 {
+            (0..1024).map(|_| rng.alphanumeric()).collect()
+        } else {
+            format!("op{}", rng.u64(..))
+        };
+        app.http
+            .post(&app.url)
+            .json(&serde_json::json!({ "query": format!("query {name} {{ seasons {{ id }} }}"), "operationName": name }))
+            .send()
+            .await
+            .unwrap();
+    }
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let labels: std::collections::HashSet<&str> = metrics
+        .split("operation=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert!(
+        labels.len() <= ttfd::metrics::MAX_OPERATION_LABELS + 1,
+        "{} operation labels",
+        labels.len()
+    );
+    assert!(labels.contains("other"));
+    assert!(
+        labels
+            .iter()
+            .all(|l| l.len() <= ttfd::metrics::MAX_OPERATION_LABEL_CHARS)
+    );
+    assert!(metrics.len() < 2_000_000, "/metrics is {} bytes", metrics.len());
+}

@@ -302,3 +302,38 @@ async fn errors_never_leak_database_details() {
     assert_eq!(code, "INVALID_INPUT");
     assert_eq!(app.count("unified_users").await, 2);
 }
+
+/// "123", "0123" and "00123" would be three accounts of one person: a leading zero is refused
+/// by the API, by the import's rule and by the database itself.
+#[tokio::test]
+async fn platform_ids_have_one_spelling() {
+    let app = TestApp::start().await;
+    app.telegram_user("123", "ann").await;
+    for id in ["0123", "00123", "0"] {
+        for p in ["TELEGRAM", "DISCORD"] {
+            let code = app
+                .err_code(UPSERT, json!({"p": p, "id": id, "name": "ann"}))
+                .await;
+            assert_eq!(code, "INVALID_INPUT", "{p} {id}");
+        }
+        let code = app
+            .err_code(
+                "query($t: String!) { user(ref: {telegramId: $t}) { id } }",
+                json!({ "t": id }),
+            )
+            .await;
+        assert_eq!(code, "INVALID_INPUT", "lookup by {id}");
+    }
+    assert_eq!(app.count("unified_users").await, 1);
+    let refused = sqlx::query(
+        "INSERT INTO unified_users (telegram_id, username, display_name, primary_platform) \
+         VALUES ('0123', 'x', 'x', 'telegram')",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap_err();
+    assert!(
+        refused.to_string().contains("unified_users_canonical_ids"),
+        "{refused}"
+    );
+}
