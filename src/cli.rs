@@ -656,7 +656,7 @@ async fn start_season(pool: &PgPool, name: &str) -> anyhow::Result<()> {
     let state = AppState::start(pool.clone(), &StateConfig::default())
         .await
         .map_err(|e| anyhow!(e.public_message_or_detail()))?;
-    let started = crate::service::seasons::start(&state, &crate::service::Actor::default(), name)
+    let started = crate::service::seasons::start(&state, &crate::service::Actor::default(), name, None)
         .await
         .map_err(|e| anyhow!(e.public_message_or_detail()))?;
     // This process exits now: ring the servers' doorbell before it does.

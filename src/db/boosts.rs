@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use crate::error::AppResult;
 
-#[derive(sqlx::FromRow, Clone, Debug)]
+#[derive(sqlx::FromRow, Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct BoostRow {
     pub id: Uuid,
     pub user_id: Option<Uuid>,

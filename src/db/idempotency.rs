@@ -25,6 +25,16 @@ pub async fn find(tx: &mut PgConnection, scope: &str, key: &str) -> AppResult<Op
     }))
 }
 
+/// Holds the key for the rest of the transaction.
+pub async fn lock(tx: &mut PgConnection, scope: &str, key: &str) -> AppResult<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(2, hashtext($1 || '|' || $2))")
+        .bind(scope)
+        .bind(key)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
 pub async fn store(
     tx: &mut PgConnection,
     scope: &str,

@@ -11,7 +11,7 @@ use super::scores;
 use super::users::CURRENT_SEASON;
 use crate::error::AppResult;
 
-#[derive(sqlx::FromRow, Clone, Debug)]
+#[derive(sqlx::FromRow, Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct SeasonRow {
     pub id: i32,
     pub name: String,

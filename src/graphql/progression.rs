@@ -258,20 +258,29 @@ impl ProgressionMutation {
         ctx: &Context<'_>,
         user: UserRef,
         time_zone: Option<String>,
+        idempotency_key: Option<String>,
     ) -> Result<User> {
         let key = user.key()?;
         actor(ctx).authorize(&Action::ChangeProgress(&key))?;
+        let zone = time_zone.as_deref();
         Ok(User(
-            daily::set_time_zone(state(ctx), &key, time_zone.as_deref()).await?,
+            daily::set_time_zone(state(ctx), actor(ctx), &key, zone, idempotency_key.as_deref()).await?,
         ))
     }
 
     /// Admin: grants an achievement (with its rewards); a no-op when the user has it.
-    async fn grant_achievement(&self, ctx: &Context<'_>, user: UserRef, code: String) -> Result<User> {
+    async fn grant_achievement(
+        &self,
+        ctx: &Context<'_>,
+        user: UserRef,
+        code: String,
+        idempotency_key: Option<String>,
+    ) -> Result<User> {
         actor(ctx).authorize(&Action::Administer)?;
         let key = user.key()?;
+        let idempotency_key = idempotency_key.as_deref();
         Ok(User(
-            achievements::grant(state(ctx), actor(ctx), &key, &code).await?,
+            achievements::grant(state(ctx), actor(ctx), &key, &code, idempotency_key).await?,
         ))
     }
 
@@ -285,24 +294,33 @@ impl ProgressionMutation {
         ends_at: DateTime<Utc>,
         user: Option<UserRef>,
         reason: Option<String>,
+        idempotency_key: Option<String>,
     ) -> Result<XpBoost> {
         actor(ctx).authorize(&Action::Administer)?;
         let key = user.map(|u| u.key()).transpose()?;
-        let boost = season_service::create_boost(
-            state(ctx),
-            key.as_ref(),
+        let input = season_service::BoostInput {
+            user: key.as_ref(),
             multiplier,
             starts_at,
             ends_at,
-            reason.as_deref(),
-        )
-        .await?;
+            reason: reason.as_deref(),
+        };
+        let boost =
+            season_service::create_boost(state(ctx), actor(ctx), input, idempotency_key.as_deref()).await?;
         Ok(XpBoost(boost))
     }
 
     /// Admin: ends the current season (its standings are kept) and starts a new one.
-    async fn start_season(&self, ctx: &Context<'_>, name: String) -> Result<Season> {
+    async fn start_season(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        idempotency_key: Option<String>,
+    ) -> Result<Season> {
         actor(ctx).authorize(&Action::Administer)?;
-        Ok(season_service::start(state(ctx), actor(ctx), &name).await?.into())
+        let key = idempotency_key.as_deref();
+        Ok(season_service::start(state(ctx), actor(ctx), &name, key)
+            .await?
+            .into())
     }
 }

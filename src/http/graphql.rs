@@ -288,7 +288,20 @@ async fn execute(
                 .collect(),
         );
     }
-    let response = state.schema.execute(request).await;
+    // Its own task: a client that hangs up must not cancel the request halfway through a
+    // transaction (a connection dropped mid-statement can go back to the pool still inside
+    // it, holding its locks). What was sent runs to its end, like a request that was answered.
+    let schema = state.schema.clone();
+    let response = match tokio::spawn(async move { schema.execute(request).await }).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "a request's task failed");
+            async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(
+                "internal error",
+                None,
+            )])
+        }
+    };
     let outcome = if phase.rejected() || phase.mutation_refused() {
         "rejected"
     } else if response.errors.is_empty() {

@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::Actor;
+use super::idempotency::Idempotency;
 use super::progress::{Note, apply_coins, apply_xp};
 use super::unit;
 use crate::db::achievements;
@@ -101,8 +102,23 @@ async fn unlock(
 }
 
 /// An admin's grant: unlocks `code` for the user (no-op when held), with its rewards.
-pub async fn grant(state: &AppState, actor: &Actor, key: &UserKey, code: &str) -> AppResult<UserRow> {
-    unit::for_user(state, key, None, async |tx, user| {
+pub async fn grant(
+    state: &AppState,
+    actor: &Actor,
+    key: &UserKey,
+    code: &str,
+    idempotency_key: Option<&str>,
+) -> AppResult<UserRow> {
+    let idempotency_key =
+        crate::domain::validate::idempotency_key(idempotency_key).map_err(AppError::InvalidInput)?;
+    let scope = actor.scope();
+    let idem = Idempotency::new(
+        &scope,
+        idempotency_key,
+        "grantAchievement",
+        format!("{key}|{code}"),
+    );
+    unit::for_user(state, key, idem, async |tx, user| {
         let source = actor.source(key, &user);
         let user = unlock(tx, state, actor, source, user, code).await?;
         unlock_earned(tx, state, actor, source, user).await

@@ -103,7 +103,13 @@ async fn claim_for(
 }
 
 /// Sets (or with `None` clears) the user's IANA time zone for daily claims.
-pub async fn set_time_zone(state: &AppState, key: &UserKey, zone: Option<&str>) -> AppResult<UserRow> {
+pub async fn set_time_zone(
+    state: &AppState,
+    actor: &Actor,
+    key: &UserKey,
+    zone: Option<&str>,
+    idempotency_key: Option<&str>,
+) -> AppResult<UserRow> {
     if let Some(z) = zone
         && z.parse::<Tz>().is_err()
     {
@@ -111,7 +117,11 @@ pub async fn set_time_zone(state: &AppState, key: &UserKey, zone: Option<&str>) 
             "timeZone must be an IANA zone such as Europe/Moscow",
         ));
     }
-    unit::for_user(state, key, None, async |tx, user| {
+    let idempotency_key = validate::idempotency_key(idempotency_key).map_err(AppError::InvalidInput)?;
+    let scope = actor.scope();
+    let fingerprint = format!("{key}|{}", zone.unwrap_or(""));
+    let idem = Idempotency::new(&scope, idempotency_key, "setUserTimeZone", fingerprint);
+    unit::for_user(state, key, idem, async |tx, user| {
         users::set_time_zone(tx, user.id, zone).await
     })
     .await

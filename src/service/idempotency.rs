@@ -31,9 +31,15 @@ impl<'a> Idempotency<'a> {
         })
     }
 
+    /// Serialises attempts with this key (an advisory lock until the transaction ends, which
+    /// takes no transaction id): for mutations that lock no user row before `replay`.
+    pub async fn lock(&self, tx: &mut PgConnection) -> AppResult<()> {
+        store::lock(tx, self.scope, &self.key).await
+    }
+
     /// The stored result of an earlier attempt. Call it after locking the rows the mutation
-    /// changes: a concurrent attempt with the same key then has either committed (and is seen
-    /// here) or not started.
+    /// changes (or the key itself): a concurrent attempt with the same key then has either
+    /// committed (and is seen here) or not started.
     pub async fn replay<T: DeserializeOwned>(&self, tx: &mut PgConnection) -> AppResult<Option<T>> {
         let Some(stored) = store::find(tx, self.scope, &self.key).await? else {
             return Ok(None);

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::Actor;
+use super::idempotency::Idempotency;
+use super::unit;
 use super::users::not_found;
 use crate::db::boosts::{self, BoostRow};
 use crate::db::events::{self, NewEvent};
@@ -17,37 +19,60 @@ use crate::state::AppState;
 /// users: the ended season's XP stays readable as its final standings, everyone's season XP
 /// reads 0, and `season_started` is written (attributed to the ended season's champion; with
 /// nobody scored there is no one to attribute it to, and none is written).
-pub async fn start(state: &AppState, actor: &Actor, name: &str) -> AppResult<SeasonRow> {
+pub async fn start(
+    state: &AppState,
+    actor: &Actor,
+    name: &str,
+    idempotency_key: Option<&str>,
+) -> AppResult<SeasonRow> {
     let name = validate::name("name", name).map_err(AppError::InvalidInput)?;
-    let mut tx = state.pool.begin().await?;
-    let (ended, started, champion) = seasons::start(&mut tx, &name).await?;
-    if let Some(champion) = champion {
-        let event = NewEvent {
-            user_id: champion,
-            event_type: EventType::SeasonStarted,
-            source: actor
-                .role()
-                .and_then(|r| r.platform())
-                .unwrap_or(Platform::Website),
-            data: json!({
-                "seasonId": started.id, "season": started.name,
-                "previousSeasonId": ended.id, "previousSeason": ended.name, "champion": champion,
-            }),
-        };
-        events::append(&mut tx, actor.key_id(), &[event]).await?;
-    }
-    super::commit(state, tx).await?;
-    Ok(started)
+    let idempotency_key = validate::idempotency_key(idempotency_key).map_err(AppError::InvalidInput)?;
+    let scope = actor.scope();
+    let idem = Idempotency::new(&scope, idempotency_key, "startSeason", name.clone());
+    unit::keyed(state, idem, async |tx| {
+        let (ended, started, champion) = seasons::start(tx, &name).await?;
+        if let Some(champion) = champion {
+            let event = NewEvent {
+                user_id: champion,
+                event_type: EventType::SeasonStarted,
+                source: actor
+                    .role()
+                    .and_then(|r| r.platform())
+                    .unwrap_or(Platform::Website),
+                data: json!({
+                    "seasonId": started.id, "season": started.name,
+                    "previousSeasonId": ended.id, "previousSeason": ended.name, "champion": champion,
+                }),
+            };
+            events::append(tx, actor.key_id(), &[event]).await?;
+        }
+        Ok(started)
+    })
+    .await
+}
+
+/// What a boost is: its multiplier, window, user and reason.
+pub struct BoostInput<'a> {
+    pub user: Option<&'a UserKey>,
+    pub multiplier: f64,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: DateTime<Utc>,
+    pub reason: Option<&'a str>,
 }
 
 pub async fn create_boost(
     state: &AppState,
-    user: Option<&UserKey>,
-    multiplier: f64,
-    starts_at: Option<DateTime<Utc>>,
-    ends_at: DateTime<Utc>,
-    reason: Option<&str>,
+    actor: &Actor,
+    input: BoostInput<'_>,
+    idempotency_key: Option<&str>,
 ) -> AppResult<BoostRow> {
+    let BoostInput {
+        user,
+        multiplier,
+        starts_at,
+        ends_at,
+        reason,
+    } = input;
     if !(multiplier > 0.0 && multiplier <= 100.0) {
         return Err(AppError::invalid("multiplier must be above 0 and at most 100"));
     }
@@ -56,17 +81,28 @@ pub async fn create_boost(
         return Err(AppError::invalid("endsAt must come after startsAt"));
     }
     let reason = validate::reason(reason).map_err(AppError::InvalidInput)?;
-    let user_id = match user {
-        Some(key) => Some(users::find(&state.pool, key).await?.ok_or_else(not_found)?.id),
-        None => None,
-    };
-    boosts::create(
-        &state.pool,
-        user_id,
-        multiplier,
-        starts_at,
-        ends_at,
-        reason.as_deref(),
-    )
+    let idempotency_key = validate::idempotency_key(idempotency_key).map_err(AppError::InvalidInput)?;
+    let scope = actor.scope();
+    let user_text = user.map(ToString::to_string).unwrap_or_default();
+    let fingerprint = format!(
+        "{user_text}|{multiplier}|{ends_at}|{}",
+        reason.as_deref().unwrap_or("")
+    );
+    let idem = Idempotency::new(&scope, idempotency_key, "createXpBoost", fingerprint);
+    unit::keyed(state, idem, async |tx| {
+        let user_id = match user {
+            Some(key) => Some(users::find(&mut *tx, key).await?.ok_or_else(not_found)?.id),
+            None => None,
+        };
+        boosts::create(
+            &mut *tx,
+            user_id,
+            multiplier,
+            starts_at,
+            ends_at,
+            reason.as_deref(),
+        )
+        .await
+    })
     .await
 }

@@ -35,6 +35,29 @@ pub async fn commit(state: &AppState, tx: Transaction<'_, Postgres>) -> AppResul
     Ok(())
 }
 
+/// Runs `apply`, a change to no one user (a boost, a season start), as one unit of work: the
+/// idempotency key, when given, is locked and answered before anything else.
+pub async fn keyed<T, F>(state: &AppState, idem: Option<Idempotency<'_>>, apply: F) -> AppResult<T>
+where
+    T: Serialize + DeserializeOwned,
+    F: AsyncFnOnce(&mut PgConnection) -> AppResult<T>,
+{
+    let mut tx = state.pool.begin().await?;
+    let outcome = async {
+        if let Some(idem) = &idem {
+            idem.lock(&mut tx).await?;
+            if let Some(previous) = idem.replay(&mut tx).await? {
+                return Ok(Err(previous));
+            }
+        }
+        let result = apply(&mut tx).await?;
+        record_if(idem.as_ref(), &mut tx, &result).await?;
+        Ok(Ok(result))
+    }
+    .await;
+    finish(state, tx, outcome).await
+}
+
 /// Runs `apply` on the locked user `key` names, as one unit of work. A retry of `idem` gets
 /// the first result, also when the user has since been merged away (the key's fingerprint
 /// names the request, not the account it resolved to).
@@ -49,13 +72,42 @@ where
     F: AsyncFnOnce(&mut PgConnection, UserRow) -> AppResult<T>,
 {
     let mut tx = begin(state).await?;
-    let user = users::lock(&mut tx, key).await?;
-    if let Some(previous) = replay_or(idem.as_ref(), &mut tx).await? {
-        return Ok(previous);
+    let outcome = async {
+        let user = users::lock(&mut tx, key).await?;
+        if let Some(previous) = replay_or(idem.as_ref(), &mut tx).await? {
+            return Ok(Err(previous));
+        }
+        let user = user.ok_or_else(not_found)?;
+        let result = apply(&mut tx, user).await?;
+        record_if(idem.as_ref(), &mut tx, &result).await?;
+        Ok(Ok(result))
     }
-    let user = user.ok_or_else(not_found)?;
-    let result = apply(&mut tx, user).await?;
-    record_if(idem.as_ref(), &mut tx, &result).await?;
-    commit(state, tx).await?;
-    Ok(result)
+    .await;
+    finish(state, tx, outcome).await
+}
+
+/// Ends a unit of work: commits a new result (`Ok(Ok)`), and rolls back, then and there, a
+/// replayed one (`Ok(Err)`) or a failure, so its locks go with it rather than with the
+/// connection's next use.
+async fn finish<T>(
+    state: &AppState,
+    tx: Transaction<'static, Postgres>,
+    outcome: AppResult<Result<T, T>>,
+) -> AppResult<T> {
+    match outcome {
+        Ok(Ok(result)) => {
+            commit(state, tx).await?;
+            Ok(result)
+        }
+        Ok(Err(previous)) => {
+            tx.rollback().await?;
+            Ok(previous)
+        }
+        Err(e) => {
+            // The failure is what the caller needs to hear; a failed rollback closes the
+            // connection anyway.
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
 }

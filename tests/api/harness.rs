@@ -533,6 +533,14 @@ pub async fn spawn_server(app: &TestApp, env: &[(&str, &str)]) -> (tokio::proces
             break rest.trim().trim_end_matches("/graphql").to_owned();
         }
     };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let url_for_log = url.clone();
+    // Warnings and errors show with the test's output (on failure, or with --nocapture).
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains(" WARN ") || line.contains(" ERROR ") {
+                eprintln!("server {url_for_log}: {line}");
+            }
+        }
+    });
     (child, url)
 }

@@ -15,6 +15,7 @@ mod operations;
 mod owned_postgres;
 mod progress;
 mod races;
+mod retries;
 mod schema;
 mod sim;
 mod users;
