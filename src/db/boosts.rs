@@ -53,7 +53,9 @@ pub async fn in_force(ex: impl PgExecutor<'_>, user: Uuid) -> AppResult<Vec<f64>
 }
 
 /// Boosts not ended yet, soonest first.
-pub async fn current(ex: impl PgExecutor<'_>) -> AppResult<Vec<BoostRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM xp_boosts WHERE ends_at > now() ORDER BY starts_at, id");
-    Ok(sqlx::query_as(&sql).fetch_all(ex).await?)
+/// Boosts in force or still to come, soonest first, at most `limit`.
+pub async fn current(ex: impl PgExecutor<'_>, limit: i64) -> AppResult<Vec<BoostRow>> {
+    let sql =
+        format!("SELECT {COLUMNS} FROM xp_boosts WHERE ends_at > now() ORDER BY starts_at, id LIMIT $1");
+    Ok(sqlx::query_as(&sql).bind(limit).fetch_all(ex).await?)
 }

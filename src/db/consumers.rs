@@ -6,30 +6,73 @@ use super::events::ORIGIN;
 use crate::domain::cursor::EventCursor;
 use crate::error::AppResult;
 
-pub async fn position(ex: impl PgExecutor<'_>, name: &str) -> AppResult<EventCursor> {
-    let row: Option<(i64, i64)> = sqlx::query_as("SELECT txid, seq FROM event_consumers WHERE name = $1")
-        .bind(name)
-        .fetch_optional(ex)
-        .await?;
-    Ok(row.map(|(txid, seq)| EventCursor { txid, seq }).unwrap_or(ORIGIN))
+/// A consumer's position and owner (`None` for a consumer nobody created yet, or one made
+/// before consumers had owners).
+pub async fn position(ex: impl PgExecutor<'_>, name: &str) -> AppResult<(EventCursor, Option<String>)> {
+    let row: Option<(i64, i64, Option<String>)> =
+        sqlx::query_as("SELECT txid, seq, owner FROM event_consumers WHERE name = $1")
+            .bind(name)
+            .fetch_optional(ex)
+            .await?;
+    Ok(match row {
+        Some((txid, seq, owner)) => (EventCursor { txid, seq }, owner),
+        None => (ORIGIN, None),
+    })
 }
 
-/// Locks (creating at the origin if needed) the consumer's row for the transaction.
-pub async fn lock(tx: &mut PgConnection, name: &str) -> AppResult<EventCursor> {
+/// How many consumers `owner` has.
+pub async fn count_owned(ex: impl PgExecutor<'_>, owner: &str) -> AppResult<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT count(*) FROM event_consumers WHERE owner = $1")
+            .bind(owner)
+            .fetch_one(ex)
+            .await?,
+    )
+}
+
+/// Locks (creating it at the origin, owned by `owner`, if needed) the consumer's row for the
+/// transaction; a row without an owner becomes `owner`'s. Returns its position and owner.
+pub async fn lock(tx: &mut PgConnection, name: &str, owner: &str) -> AppResult<(EventCursor, String)> {
     sqlx::query(
-        "INSERT INTO event_consumers (name, txid, seq) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
+        "INSERT INTO event_consumers (name, txid, seq, owner) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (name) DO UPDATE SET owner = $4 WHERE event_consumers.owner IS NULL",
     )
     .bind(name)
     .bind(ORIGIN.txid)
     .bind(ORIGIN.seq)
+    .bind(owner)
     .execute(&mut *tx)
     .await?;
-    let (txid, seq): (i64, i64) =
-        sqlx::query_as("SELECT txid, seq FROM event_consumers WHERE name = $1 FOR UPDATE")
+    let (txid, seq, owner): (i64, i64, String) =
+        sqlx::query_as("SELECT txid, seq, owner FROM event_consumers WHERE name = $1 FOR UPDATE")
             .bind(name)
             .fetch_one(&mut *tx)
             .await?;
-    Ok(EventCursor { txid, seq })
+    Ok((EventCursor { txid, seq }, owner))
+}
+
+/// A page of consumers by name, after `after`.
+pub async fn list(
+    ex: impl PgExecutor<'_>,
+    after: &str,
+    limit: i64,
+) -> AppResult<Vec<(String, Option<String>, i64, i64, chrono::DateTime<chrono::Utc>)>> {
+    Ok(sqlx::query_as(
+        "SELECT name, owner, txid, seq, updated_at FROM event_consumers WHERE name > $1 ORDER BY name LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(ex)
+    .await?)
+}
+
+/// Forgets a consumer: its next read starts at the oldest retained event.
+pub async fn delete(ex: impl PgExecutor<'_>, name: &str) -> AppResult<bool> {
+    let done = sqlx::query("DELETE FROM event_consumers WHERE name = $1")
+        .bind(name)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 pub async fn set(tx: &mut PgConnection, name: &str, to: EventCursor) -> AppResult<()> {

@@ -27,12 +27,15 @@ pub struct StandingRow {
     pub position: i64,
 }
 
-pub async fn list(ex: impl PgExecutor<'_>) -> AppResult<Vec<SeasonRow>> {
-    Ok(
-        sqlx::query_as("SELECT id, name, started_at, ended_at FROM seasons ORDER BY id")
-            .fetch_all(ex)
-            .await?,
+/// Seasons after season `after` (0: from the first), oldest first, at most `limit`.
+pub async fn list(ex: impl PgExecutor<'_>, after: i32, limit: i64) -> AppResult<Vec<SeasonRow>> {
+    Ok(sqlx::query_as(
+        "SELECT id, name, started_at, ended_at FROM seasons WHERE id > $1 ORDER BY id LIMIT $2",
     )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(ex)
+    .await?)
 }
 
 pub async fn find(ex: impl PgExecutor<'_>, id: i32) -> AppResult<Option<SeasonRow>> {
@@ -157,17 +160,20 @@ pub async fn standings(
     })
 }
 
-/// A user's final places in the ended seasons they scored in.
-pub async fn of_user(ex: impl PgExecutor<'_>, user: Uuid) -> AppResult<Vec<StandingRow>> {
+/// A user's final places in the `limit` most recent ended seasons they scored in, oldest
+/// first.
+pub async fn of_user(ex: impl PgExecutor<'_>, user: Uuid, limit: i64) -> AppResult<Vec<StandingRow>> {
     let sql = format!(
         "WITH mine AS ( \
              SELECT season_id, xp FROM season_standings WHERE user_id = $1 \
              UNION ALL \
              SELECT season_id, current_season_xp FROM unified_users \
              WHERE id = $1 AND current_season_xp > 0 AND season_id <> {CURRENT_SEASON}) \
-         SELECT mine.season_id, $1 AS user_id, mine.xp, 1 + {above} AS position \
-         FROM mine ORDER BY mine.season_id",
+         SELECT * FROM ( \
+             SELECT mine.season_id, $1 AS user_id, mine.xp, 1 + {above} AS position \
+             FROM mine ORDER BY mine.season_id DESC LIMIT $2) recent \
+         ORDER BY season_id",
         above = scores::above("mine.season_id", "mine.xp"),
     );
-    Ok(sqlx::query_as(&sql).bind(user).fetch_all(ex).await?)
+    Ok(sqlx::query_as(&sql).bind(user).bind(limit).fetch_all(ex).await?)
 }

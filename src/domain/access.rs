@@ -32,6 +32,15 @@ impl Role {
         }
     }
 
+    /// Who owns what this role creates (pull consumers): a bot's platform, the website, admins.
+    pub fn owner(self) -> String {
+        match self {
+            Role::Bot(p) => format!("bot:{}", p.as_str()),
+            Role::Website => "website".into(),
+            Role::Admin => "admin".into(),
+        }
+    }
+
     pub fn platform(self) -> Option<Platform> {
         match self {
             Role::Bot(p) => Some(p),
@@ -49,8 +58,8 @@ pub enum Action<'a> {
     UpsertUser(Platform),
     /// XP, coins, activity, daily claims, link codes for this user.
     ChangeProgress(&'a UserKey),
-    /// Add an identity to a user directly (after OAuth on the website).
-    LinkPlatform,
+    /// Add an identity of this platform to this user directly (after OAuth on the website).
+    LinkPlatform(&'a UserKey, Platform),
     /// pendingEvents / ackEvents.
     PullEvents,
     /// Grants, merges, seasons, the ledger, reverts.
@@ -100,8 +109,19 @@ pub fn authorize(role: Option<Role>, action: &Action<'_>) -> Result<(), Denied> 
         (Role::Website, UpsertUser(_) | ChangeProgress(_)) => {
             forbidden("the website acts only on users addressed by their email".into())
         }
-        (Role::Website, LinkPlatform) => Ok(()),
-        (Role::Bot(_), LinkPlatform) => forbidden("bots link accounts with link codes".into()),
+        // The website has authenticated the account behind an email, and the identity it
+        // links by OAuth; any other account takes a link code.
+        (Role::Website, LinkPlatform(UserKey::External(Platform::Website, _), p))
+            if *p != Platform::Website =>
+        {
+            Ok(())
+        }
+        (Role::Website, LinkPlatform(..)) => forbidden(
+            "the website links another platform's identity to the user it addresses by email; \
+             any other account takes a link code"
+                .into(),
+        ),
+        (Role::Bot(_), LinkPlatform(..)) => forbidden("bots link accounts with link codes".into()),
         (Role::Bot(_) | Role::Website, PullEvents) => Ok(()),
         (Role::Bot(_) | Role::Website, Administer) => forbidden("this needs an admin key".into()),
     }
@@ -148,7 +168,7 @@ mod tests {
         for a in [
             Action::UpsertUser(Platform::Website),
             Action::ChangeProgress(&id()),
-            Action::LinkPlatform,
+            Action::LinkPlatform(&mail(), Platform::Discord),
             Action::PullEvents,
             Action::Administer,
         ] {
@@ -167,7 +187,7 @@ mod tests {
             Action::ChangeProgress(&id()),
             Action::ChangeProgress(&mail()),
             Action::UpsertUser(Platform::Discord),
-            Action::LinkPlatform,
+            Action::LinkPlatform(&tg(), Platform::Discord),
             Action::Administer,
             Action::Lookup(&mail()),
         ] {
@@ -181,7 +201,26 @@ mod tests {
     #[test]
     fn the_website_links_and_reads_emails_but_awards_nothing_to_others() {
         let web = Some(Role::Website);
-        assert_eq!(authorize(web, &Action::LinkPlatform), Ok(()));
+        assert_eq!(
+            authorize(web, &Action::LinkPlatform(&mail(), Platform::Discord)),
+            Ok(())
+        );
+        // Attaching an email (its own or not) to somebody else's account would let it act
+        // on that account by email afterwards.
+        for (user, platform) in [
+            (tg(), Platform::Website),
+            (tg(), Platform::Discord),
+            (id(), Platform::Discord),
+            (mail(), Platform::Website),
+        ] {
+            assert!(
+                matches!(
+                    authorize(web, &Action::LinkPlatform(&user, platform)),
+                    Err(Denied::Forbidden(_))
+                ),
+                "{user:?} {platform:?}"
+            );
+        }
         assert_eq!(authorize(web, &Action::Lookup(&mail())), Ok(()));
         assert_eq!(authorize(web, &Action::UpsertUser(Platform::Website)), Ok(()));
         assert!(authorize(web, &Action::ChangeProgress(&tg())).is_err());
@@ -194,7 +233,7 @@ mod tests {
     fn admins_do_everything() {
         for a in [
             Action::Administer,
-            Action::LinkPlatform,
+            Action::LinkPlatform(&tg(), Platform::Website),
             Action::ChangeProgress(&id()),
             Action::Lookup(&mail()),
         ] {

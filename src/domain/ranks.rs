@@ -42,6 +42,9 @@ pub struct Rank {
     pub emoji: Option<String>,
 }
 
+/// How many ranks there are (the database's `ranks` table checks ids 1 to 20).
+pub const RANKS: usize = 20;
+
 /// The whole ladder, ordered by required XP. Loaded once at start: ranks change only by migration.
 #[derive(Clone, Debug)]
 pub struct RankTable {

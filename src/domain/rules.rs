@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The most achievements a catalog holds: what a query's cost estimate counts on.
+pub const MAX_ACHIEVEMENTS: usize = 100;
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Rules {
@@ -272,6 +275,10 @@ impl Rules {
         check(
             (0..=30).contains(&d.max_missed_days_covered),
             "daily.max_missed_days_covered must be 0..30",
+        );
+        check(
+            self.achievements.len() <= MAX_ACHIEVEMENTS,
+            &format!("achievements: at most {MAX_ACHIEVEMENTS}"),
         );
         let mut codes: Vec<&str> = self.achievements.iter().map(|a| a.code.as_str()).collect();
         codes.sort();

@@ -138,14 +138,38 @@ pub struct EventConnection {
 
 #[Object]
 impl EventConnection {
+    /// The page (at most `first`, or `last`).
     async fn edges(&self) -> &[EventEdge] {
         &self.edges
     }
+    /// The page's events (at most `first`, or `last`).
     async fn nodes(&self) -> Vec<&Event> {
         self.edges.iter().map(|e| &e.node).collect()
     }
     async fn page_info(&self) -> &PageInfo {
         &self.page_info
+    }
+}
+
+/// A pull consumer: its name, the role that owns it and its acknowledged position.
+pub struct Consumer(pub pull::ConsumerInfo);
+
+#[Object]
+impl Consumer {
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// `bot:telegram`, `bot:discord`, `website` or `admin`; null for a consumer made before
+    /// consumers had owners and not used since.
+    async fn owner(&self) -> Option<&str> {
+        self.0.owner.as_deref()
+    }
+    /// The cursor of the last acknowledged event.
+    async fn position(&self) -> String {
+        self.0.position.encode()
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
     }
 }
 
@@ -217,6 +241,19 @@ impl EventQuery {
         })
     }
 
+    /// Admin: the pull consumers by name, `first` (at most 1000) after the name `after`.
+    #[graphql(complexity = "first.unwrap_or(100).clamp(0, pull::MAX_PENDING) as usize * child_complexity")]
+    async fn consumers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 100)] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<Vec<Consumer>> {
+        actor(ctx).authorize(&Action::Administer)?;
+        let rows = pull::list(state(ctx), after.as_deref(), first.unwrap_or(100)).await?;
+        Ok(rows.into_iter().map(Consumer).collect())
+    }
+
     /// Events after the consumer's acknowledged position, oldest first. A consumer that never
     /// acknowledged starts at the oldest retained event.
     #[graphql(complexity = "first.unwrap_or(100).clamp(0, pull::MAX_PENDING) as usize * child_complexity")]
@@ -227,7 +264,7 @@ impl EventQuery {
         #[graphql(default = 100)] first: Option<i32>,
     ) -> Result<Vec<Event>> {
         actor(ctx).authorize(&Action::PullEvents)?;
-        let rows = pull::pending(state(ctx), &consumer, first.unwrap_or(100)).await?;
+        let rows = pull::pending(state(ctx), actor(ctx), &consumer, first.unwrap_or(100)).await?;
         let user_selected = ctx.look_ahead().field("user").exists();
         wrap(ctx, rows, user_selected).await
     }
@@ -242,7 +279,14 @@ impl EventMutation {
     /// acknowledged. Positions only move forward.
     async fn ack_events(&self, ctx: &Context<'_>, consumer: String, up_to: String) -> Result<i32> {
         actor(ctx).authorize(&Action::PullEvents)?;
-        Ok(pull::ack(state(ctx), &consumer, &up_to).await?)
+        Ok(pull::ack(state(ctx), actor(ctx), &consumer, &up_to).await?)
+    }
+
+    /// Admin: forgets a pull consumer: its next read starts at the oldest retained event, and
+    /// the next role to acknowledge with its name owns it. False when there was none.
+    async fn reset_consumer(&self, ctx: &Context<'_>, consumer: String) -> Result<bool> {
+        actor(ctx).authorize(&Action::Administer)?;
+        Ok(pull::reset(state(ctx), &consumer).await?)
     }
 }
 

@@ -87,6 +87,7 @@ impl LedgerEntry {
 
 #[derive(SimpleObject)]
 pub struct LedgerConnection {
+    /// The page's entries (at most `first`).
     pub nodes: Vec<LedgerEntry>,
     pub page_info: PageInfo,
 }
@@ -96,7 +97,8 @@ pub struct LedgerQuery;
 
 #[Object]
 impl LedgerQuery {
-    /// Admin: a user's XP and coin changes, oldest first.
+    /// Admin: a user's XP and coin changes, oldest first (at most `first`, 500).
+    #[graphql(complexity = "first.unwrap_or(50).clamp(0, 500) as usize * child_complexity")]
     async fn ledger(
         &self,
         ctx: &Context<'_>,

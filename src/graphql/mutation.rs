@@ -31,8 +31,8 @@ impl CoreMutation {
         platform: Platform,
         external_id: String,
     ) -> Result<User> {
-        actor(ctx).authorize(&Action::LinkPlatform)?;
         let key = user.key()?;
+        actor(ctx).authorize(&Action::LinkPlatform(&key, platform))?;
         Ok(User(
             service::users::link_platform(state(ctx), actor(ctx), &key, platform, &external_id).await?,
         ))

@@ -105,21 +105,44 @@ impl SeasonStanding {
     }
 }
 
+/// The longest `seasons` and `xpBoosts` lists one request reads.
+pub const MAX_LIST: i32 = 500;
+
+fn checked_first(first: Option<i32>, default: i32) -> Result<i64, AppError> {
+    let first = first.unwrap_or(default);
+    if (1..=MAX_LIST).contains(&first) {
+        Ok(i64::from(first))
+    } else {
+        Err(AppError::invalid(format!(
+            "first must be between 1 and {MAX_LIST}"
+        )))
+    }
+}
+
 #[derive(Default)]
 pub struct ProgressionQuery;
 
 #[Object]
 impl ProgressionQuery {
-    /// Every season, the current one last.
-    async fn seasons(&self, ctx: &Context<'_>) -> Result<Vec<Season>> {
-        Ok(seasons::list(&state(ctx).pool)
+    /// Seasons, oldest first (the current one last): `first` (at most 500) after the season
+    /// with id `after`.
+    #[graphql(complexity = "first.unwrap_or(100).clamp(0, MAX_LIST) as usize * child_complexity")]
+    async fn seasons(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 100)] first: Option<i32>,
+        after: Option<i32>,
+    ) -> Result<Vec<Season>> {
+        let first = checked_first(first, 100)?;
+        Ok(seasons::list(&state(ctx).pool, after.unwrap_or(0), first)
             .await?
             .into_iter()
             .map(Season::from)
             .collect())
     }
 
-    /// The frozen final standings of an ended season, best first.
+    /// The frozen final standings of an ended season, best first (at most `first`, 100).
+    #[graphql(complexity = "first.unwrap_or(50).clamp(0, super::MAX_PAGE) as usize * child_complexity")]
     async fn season_standings(
         &self,
         ctx: &Context<'_>,
@@ -165,10 +188,16 @@ impl ProgressionQuery {
             .collect())
     }
 
-    /// Admin: boosts in force or still to come.
-    async fn xp_boosts(&self, ctx: &Context<'_>) -> Result<Vec<XpBoost>> {
+    /// Admin: boosts in force or still to come, soonest first (at most `first`, 500).
+    #[graphql(complexity = "first.unwrap_or(100).clamp(0, MAX_LIST) as usize * child_complexity")]
+    async fn xp_boosts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 100)] first: Option<i32>,
+    ) -> Result<Vec<XpBoost>> {
         actor(ctx).authorize(&Action::Administer)?;
-        Ok(boosts::current(&state(ctx).pool)
+        let first = checked_first(first, 100)?;
+        Ok(boosts::current(&state(ctx).pool, first)
             .await?
             .into_iter()
             .map(XpBoost)
@@ -286,6 +315,8 @@ impl ProgressionMutation {
 
     /// Admin: an XP boost for everyone (no `user`) or one user, from `startsAt` (default now)
     /// until `endsAt`. Boosts in force multiply together; XP rounds down.
+    // Each argument is part of the public contract (a field's arguments), not a struct to fold.
+    #[allow(clippy::too_many_arguments)]
     async fn create_xp_boost(
         &self,
         ctx: &Context<'_>,

@@ -41,7 +41,8 @@ impl CoreQuery {
         Ok(Some(User(user)))
     }
 
-    /// The 20 ranks, F I to S II.
+    /// The 20 ranks, F I to S II (at most 20).
+    #[graphql(complexity = "crate::domain::ranks::RANKS * child_complexity")]
     async fn ranks(&self, ctx: &Context<'_>) -> Vec<Rank> {
         state(ctx).ranks.all().to_vec()
     }
@@ -145,7 +146,8 @@ impl CoreQuery {
         })
     }
 
-    /// The achievement catalog.
+    /// The achievement catalog (at most 100).
+    #[graphql(complexity = "crate::domain::rules::MAX_ACHIEVEMENTS * child_complexity")]
     async fn achievements(&self, ctx: &Context<'_>) -> Result<Vec<Achievement>> {
         Ok(achievements::catalog(&state(ctx).pool)
             .await?

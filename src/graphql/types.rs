@@ -12,6 +12,9 @@ use crate::error::AppError;
 use crate::service::{Actor, progress};
 use crate::state::AppState;
 
+/// The most ended seasons one `User.seasonStandings` lists.
+pub const MAX_STANDINGS: i32 = 100;
+
 /// Exactly one field set. `id` is the unified user id.
 #[derive(OneofObject, Clone, Debug)]
 pub enum UserRef {
@@ -124,7 +127,7 @@ impl User {
             .as_deref()
             .filter(|_| access::sees_emails(actor(ctx).role()))
     }
-    /// The platforms with a linked identity.
+    /// The platforms with a linked identity (at most 3).
     async fn platforms(&self) -> Vec<Platform> {
         self.0.platforms()
     }
@@ -157,6 +160,8 @@ impl User {
     async fn messages_sent(&self) -> i32 {
         self.0.messages_sent
     }
+    /// The achievements the user holds (at most 100, the catalog's size).
+    #[graphql(complexity = "crate::domain::rules::MAX_ACHIEVEMENTS * child_complexity")]
     async fn achievements(&self, ctx: &Context<'_>) -> Result<Vec<UserAchievement>> {
         let rows = loaders(ctx)?
             .achievements
@@ -219,9 +224,19 @@ impl User {
     async fn streak_freezes(&self) -> i32 {
         self.0.streak_freezes
     }
-    /// Final standings of the ended seasons the user scored in.
-    async fn season_standings(&self, ctx: &Context<'_>) -> Result<Vec<super::progression::SeasonStanding>> {
-        let rows = crate::db::seasons::of_user(&state(ctx).pool, self.0.id).await?;
+    /// Final standings of the ended seasons the user scored in, the most recent `first` (at
+    /// most 100), oldest first.
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, MAX_STANDINGS) as usize * child_complexity")]
+    async fn season_standings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: Option<i32>,
+    ) -> Result<Vec<super::progression::SeasonStanding>> {
+        let first = first.unwrap_or(20);
+        if !(1..=MAX_STANDINGS).contains(&first) {
+            return Err(AppError::invalid(format!("first must be between 1 and {MAX_STANDINGS}")).into());
+        }
+        let rows = crate::db::seasons::of_user(&state(ctx).pool, self.0.id, i64::from(first)).await?;
         Ok(rows.into_iter().map(super::progression::SeasonStanding).collect())
     }
     /// All-time leaderboard position, 1 = most xp; ties share a position.
@@ -305,9 +320,11 @@ pub struct LeaderboardConnection {
 
 #[Object]
 impl LeaderboardConnection {
+    /// The page (at most `first`).
     async fn edges(&self) -> &[LeaderboardEdge] {
         &self.edges
     }
+    /// The page's entries (at most `first`).
     async fn nodes(&self) -> Vec<&LeaderboardEntry> {
         self.edges.iter().map(|e| &e.node).collect()
     }

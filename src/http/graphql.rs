@@ -4,6 +4,7 @@
 //! JSON in UTF-8. async-graphql-axum's stock handler does none of these, hence this one.
 
 use std::sync::Arc;
+use tracing::Instrument;
 
 use async_graphql::Variables;
 use axum::body::Bytes;
@@ -292,7 +293,9 @@ async fn execute(
     // transaction (a connection dropped mid-statement can go back to the pool still inside
     // it, holding its locks). What was sent runs to its end, like a request that was answered.
     let schema = state.schema.clone();
-    let response = match tokio::spawn(async move { schema.execute(request).await }).await {
+    // The task keeps the request's span: its log lines still carry the request id.
+    let task = async move { schema.execute(request).await }.in_current_span();
+    let response = match tokio::spawn(task).await {
         Ok(response) => response,
         Err(e) => {
             tracing::error!(error = %e, "a request's task failed");

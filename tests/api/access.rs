@@ -64,6 +64,16 @@ async fn each_role_against_each_mutation() {
         ),
         (
             "mutation { linkPlatform(user: {telegramId: \"5\"}, platform: DISCORD, externalId: \"6\") { id } }".into(),
+            ["UNAUTHENTICATED", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK"],
+        ),
+        // The website links identities to the account it authenticated (by email) only:
+        // attaching an email to somebody else's account would let it act on that account.
+        (
+            "mutation { linkPlatform(user: {telegramId: \"5\"}, platform: WEBSITE, externalId: \"evil@x.io\") { id } }".into(),
+            ["UNAUTHENTICATED", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK"],
+        ),
+        (
+            "mutation { linkPlatform(user: {websiteEmail: \"w@x.io\"}, platform: DISCORD, externalId: \"7\") { id } }".into(),
             ["UNAUTHENTICATED", "FORBIDDEN", "FORBIDDEN", "OK", "OK"],
         ),
         ("{ pendingEvents(consumer: \"c\") { cursor } }".into(), ["UNAUTHENTICATED", "OK", "OK", "OK", "OK"]),
@@ -292,4 +302,70 @@ async fn websockets_refuse_bad_keys_and_close_when_a_key_is_revoked() {
     app.telegram_user("1", "a").await;
     app.award("1", 1).await;
     assert_eq!(public.results(1, Duration::from_secs(20)).await.len(), 1);
+}
+
+/// A pull consumer belongs to the role that created it: another bot or the website gets
+/// FORBIDDEN on its position, admins list and reset consumers, and one role's consumers are
+/// bounded in number.
+#[tokio::test]
+async fn consumers_belong_to_the_role_that_made_them() {
+    let app = TestApp::start().await;
+    let k = keys(&app).await;
+    app.telegram_user("1", "ann").await;
+    app.award("1", 5).await;
+    app.settled().await;
+    let read = "{ pendingEvents(consumer: \"tg-sync\") { cursor } }";
+    let first = app.gql_as(Some(&k.telegram), read, json!({})).await;
+    let cursor = first["data"]["pendingEvents"][0]["cursor"].clone();
+    let ack = "mutation($u: String!) { ackEvents(consumer: \"tg-sync\", upTo: $u) }";
+    let acked = app.gql_as(Some(&k.telegram), ack, json!({ "u": cursor })).await;
+    assert_eq!(code(&acked), "OK", "{acked}");
+    for other in [&k.discord, &k.website] {
+        assert_eq!(code(&app.gql_as(Some(other), read, json!({})).await), "FORBIDDEN");
+        assert_eq!(
+            code(&app.gql_as(Some(other), ack, json!({ "u": cursor })).await),
+            "FORBIDDEN"
+        );
+    }
+    assert_eq!(
+        code(&app.gql(read, json!({})).await),
+        "OK",
+        "admins read any consumer"
+    );
+    let listed = app.ok("{ consumers { name owner position } }", json!({})).await;
+    assert_eq!(
+        listed["consumers"],
+        json!([{ "name": "tg-sync", "owner": "bot:telegram", "position": cursor }])
+    );
+    assert_eq!(
+        code(
+            &app.gql_as(Some(&k.telegram), "{ consumers { name } }", json!({}))
+                .await
+        ),
+        "FORBIDDEN"
+    );
+    let reset = app
+        .ok("mutation { resetConsumer(consumer: \"tg-sync\") }", json!({}))
+        .await;
+    assert_eq!(reset["resetConsumer"], true);
+    let claimed = app.gql_as(Some(&k.discord), ack, json!({ "u": cursor })).await;
+    assert_eq!(code(&claimed), "OK", "after a reset the name is free: {claimed}");
+
+    for n in 1..ttfd::service::events::MAX_CONSUMERS_PER_OWNER {
+        let q = format!("mutation($u: String!) {{ ackEvents(consumer: \"w{n}\", upTo: $u) }}");
+        assert_eq!(
+            code(&app.gql_as(Some(&k.discord), &q, json!({ "u": cursor })).await),
+            "OK"
+        );
+    }
+    let over = "mutation($u: String!) { ackEvents(consumer: \"one-too-many\", upTo: $u) }";
+    assert_eq!(
+        code(&app.gql_as(Some(&k.discord), over, json!({ "u": cursor })).await),
+        "INVALID_INPUT"
+    );
+    assert_eq!(
+        code(&app.gql_as(Some(&k.telegram), over, json!({ "u": cursor })).await),
+        "OK",
+        "the bound is per role"
+    );
 }
