@@ -34,10 +34,18 @@ pub enum KeyChange {
     All,
 }
 
+/// The cache and the number of key changes it has seen: a lookup that started before a change
+/// must not put what it read into the cache after that change dropped it.
+#[derive(Default)]
+struct Cache {
+    keys: HashMap<[u8; 32], ApiKey>,
+    generation: u64,
+}
+
 #[derive(Clone)]
 pub struct Keys {
     pool: PgPool,
-    cache: Arc<Mutex<HashMap<[u8; 32], ApiKey>>>,
+    cache: Arc<Mutex<Cache>>,
     changes: broadcast::Sender<KeyChange>,
 }
 
@@ -57,15 +65,35 @@ impl Keys {
             return Err(refused());
         }
         let digest = hash(secret);
-        if let Some(key) = self.cache.lock().expect("key cache").get(&digest) {
-            return Ok(key.clone());
-        }
+        let generation = {
+            let cache = self.cache.lock().expect("key cache");
+            if let Some(key) = cache.keys.get(&digest) {
+                return Ok(key.clone());
+            }
+            cache.generation
+        };
         let row = api_keys::find_live(&self.pool, &digest)
             .await?
             .ok_or_else(refused)?;
         let key = row.key()?;
-        self.cache.lock().expect("key cache").insert(digest, key.clone());
+        self.remember(digest, key.clone(), generation);
         Ok(key)
+    }
+
+    /// The number of key changes seen so far.
+    pub fn generation(&self) -> u64 {
+        self.cache.lock().expect("key cache").generation
+    }
+
+    /// Caches a key read from the database while the cache was at `generation`, unless a key
+    /// changed since: then the read may predate a revocation, and the next request reads again.
+    pub fn remember(&self, digest: [u8; 32], key: ApiKey, generation: u64) -> bool {
+        let mut cache = self.cache.lock().expect("key cache");
+        let current = cache.generation == generation;
+        if current {
+            cache.keys.insert(digest, key);
+        }
+        current
     }
 
     /// Whether the key is still live (asked by open websockets after a change).
@@ -76,9 +104,10 @@ impl Keys {
     /// Called by the listener: drop cached entries and tell open connections.
     pub fn changed(&self, change: KeyChange) {
         let mut cache = self.cache.lock().expect("key cache");
+        cache.generation += 1;
         match change {
-            KeyChange::One(id) => cache.retain(|_, k| k.id != id),
-            KeyChange::All => cache.clear(),
+            KeyChange::One(id) => cache.keys.retain(|_, k| k.id != id),
+            KeyChange::All => cache.keys.clear(),
         }
         let _ = self.changes.send(change);
     }

@@ -224,6 +224,12 @@ pub struct ServeArgs {
     /// Subscriptions one API key may hold at once, over all its connections.
     #[arg(long, env = "TTFD_SUBSCRIPTIONS_PER_KEY", default_value_t = 1_000)]
     pub subscriptions_per_key: usize,
+    /// Subscriptions the callers without a key at one address may hold at once.
+    #[arg(long, env = "TTFD_SUBSCRIPTIONS_PER_ADDRESS", default_value_t = 100)]
+    pub subscriptions_per_address: usize,
+    /// Websocket connections one address may hold open at once (per process).
+    #[arg(long, env = "TTFD_WS_CONNECTIONS_PER_ADDRESS", default_value_t = 50)]
+    pub ws_connections_per_address: usize,
     /// A read replica for leaderboard reads (pages and positions); the main database when
     /// absent. Replicas lag a little: a position read there may trail a write by that lag.
     #[arg(long, env = "TTFD_READ_DATABASE_URL", hide_env_values = true)]
@@ -445,6 +451,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 per_key_per_minute: args.rate_limit_per_key,
                 per_address_per_minute: args.rate_limit_per_address,
                 subscriptions_per_key: args.subscriptions_per_key,
+                subscriptions_per_address: args.subscriptions_per_address,
+                connections_per_address: args.ws_connections_per_address,
             },
         },
         shutdown,

@@ -1,8 +1,10 @@
 //! Rate limits: requests per API key, and per client address for the public, shared by every
 //! server process on the database. Operations started on an open websocket count too (they
-//! never pass the HTTP layer again). Subscriptions held per key are capped per process.
+//! never pass the HTTP layer again). Subscriptions held per key (or per address without a key)
+//! and websocket connections per address are capped per process.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,6 +23,10 @@ pub struct LimitConfig {
     pub per_address_per_minute: u32,
     /// Subscriptions one API key may hold at once, over all its connections.
     pub subscriptions_per_key: usize,
+    /// The same for the callers without a key at one client address.
+    pub subscriptions_per_address: usize,
+    /// Websocket connections one client address may hold open at once (in this process).
+    pub connections_per_address: usize,
 }
 
 impl Default for LimitConfig {
@@ -29,11 +35,13 @@ impl Default for LimitConfig {
             per_key_per_minute: 12_000,
             per_address_per_minute: 1_200,
             subscriptions_per_key: 1_000,
+            subscriptions_per_address: 100,
+            connections_per_address: 50,
         }
     }
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum Caller {
     Key(Uuid),
     Address(IpAddr),
@@ -90,7 +98,8 @@ const LEASE_LIFETIME: Duration = Duration::from_secs(60);
 pub struct Limits {
     pool: PgPool,
     leases: Arc<Mutex<HashMap<Caller, Arc<tokio::sync::Mutex<Lease>>>>>,
-    subscriptions: Arc<Mutex<HashMap<Uuid, usize>>>,
+    subscriptions: Counts<Caller>,
+    connections: Counts<IpAddr>,
     config: LimitConfig,
 }
 
@@ -100,6 +109,7 @@ impl Limits {
             pool,
             leases: Arc::default(),
             subscriptions: Arc::default(),
+            connections: Arc::default(),
             config,
         };
         // Forget quiet callers, here and in the database, so both stay small.
@@ -135,7 +145,7 @@ impl Limits {
             .leases
             .lock()
             .expect("leases")
-            .entry(caller.clone())
+            .entry(*caller)
             .or_default()
             .clone();
         // Concurrent requests of one caller wait for one lease rather than each taking one.
@@ -179,28 +189,47 @@ impl Limits {
     }
 
     /// Takes a subscription place for `key`; the returned guard gives it back.
-    pub fn hold_subscription(&self, key: Uuid) -> Result<SubscriptionPlace, AppError> {
-        let mut held = self.subscriptions.lock().expect("subscription counts");
-        let n = held.entry(key).or_default();
-        if *n >= self.config.subscriptions_per_key {
-            return Err(AppError::RateLimited { retry_after_secs: 1 });
-        }
-        *n += 1;
-        Ok(SubscriptionPlace {
-            key,
-            subscriptions: self.subscriptions.clone(),
-        })
+    /// Takes one of the caller's subscription places (a key's, or a keyless address's), held
+    /// until the place is dropped; RATE_LIMITED when the caller holds them all.
+    pub fn hold_subscription(&self, caller: Caller) -> Result<Place<Caller>, AppError> {
+        let max = match caller {
+            Caller::Key(_) => self.config.subscriptions_per_key,
+            Caller::Address(_) => self.config.subscriptions_per_address,
+        };
+        take_place(&self.subscriptions, caller, max).ok_or(AppError::RateLimited { retry_after_secs: 1 })
+    }
+
+    /// Takes one of the address's websocket connection places; `None` when it holds them all.
+    pub fn hold_connection(&self, address: IpAddr) -> Option<Place<IpAddr>> {
+        take_place(&self.connections, address, self.config.connections_per_address)
     }
 }
 
-pub struct SubscriptionPlace {
-    key: Uuid,
-    subscriptions: Arc<Mutex<HashMap<Uuid, usize>>>,
+/// Places held per caller (subscriptions, connections).
+type Counts<K> = Arc<Mutex<HashMap<K, usize>>>;
+
+fn take_place<K: Copy + Eq + Hash>(counts: &Counts<K>, key: K, max: usize) -> Option<Place<K>> {
+    let mut held = counts.lock().expect("place counts");
+    let n = held.entry(key).or_default();
+    if *n >= max {
+        return None;
+    }
+    *n += 1;
+    Some(Place {
+        key,
+        counts: counts.clone(),
+    })
 }
 
-impl Drop for SubscriptionPlace {
+/// A counted place (a subscription, a connection), given back when dropped.
+pub struct Place<K: Copy + Eq + Hash> {
+    key: K,
+    counts: Counts<K>,
+}
+
+impl<K: Copy + Eq + Hash> Drop for Place<K> {
     fn drop(&mut self) {
-        let mut held = self.subscriptions.lock().expect("subscription counts");
+        let mut held = self.counts.lock().expect("place counts");
         if let Some(n) = held.get_mut(&self.key) {
             *n -= 1;
             if *n == 0 {

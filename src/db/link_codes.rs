@@ -59,24 +59,58 @@ pub async fn mark_used(tx: &mut PgConnection, code_hash: &[u8]) -> AppResult<()>
     Ok(())
 }
 
-pub async fn recent_failures(
-    ex: impl PgExecutor<'_>,
-    scope: &str,
+/// Reserves a guess in every scope whose failures since `since` are under its limit, all or
+/// none: each scope is locked (advisory, in name order) while it is counted, so concurrent
+/// guesses are counted one after another. `Err` holds when the fullest scope frees up.
+pub async fn reserve_guess(
+    pool: &sqlx::PgPool,
+    scopes: &[(String, i64)],
     since: DateTime<Utc>,
-) -> AppResult<(i64, Option<DateTime<Utc>>)> {
-    Ok(sqlx::query_as(
-        "SELECT count(*), min(failed_at) FROM link_code_failures WHERE scope = $1 AND failed_at > $2",
-    )
-    .bind(scope)
-    .bind(since)
-    .fetch_one(ex)
-    .await?)
+) -> AppResult<Result<Vec<i64>, DateTime<Utc>>> {
+    let mut sorted: Vec<&(String, i64)> = scopes.iter().collect();
+    sorted.sort();
+    let mut tx = pool.begin().await?;
+    let mut ids = Vec::with_capacity(sorted.len());
+    for (scope, limit) in sorted {
+        sqlx::query("SELECT pg_advisory_xact_lock(3, hashtext($1))")
+            .bind(scope)
+            .execute(&mut *tx)
+            .await?;
+        let (failures, oldest): (i64, Option<DateTime<Utc>>) = sqlx::query_as(
+            "SELECT count(*), min(failed_at) FROM link_code_failures WHERE scope = $1 AND failed_at > $2",
+        )
+        .bind(scope)
+        .bind(since)
+        .fetch_one(&mut *tx)
+        .await?;
+        if failures >= *limit {
+            tx.rollback().await?;
+            return Ok(Err(oldest.unwrap_or(since)));
+        }
+        let id: i64 = sqlx::query_scalar("INSERT INTO link_code_failures (scope) VALUES ($1) RETURNING id")
+            .bind(scope)
+            .fetch_one(&mut *tx)
+            .await?;
+        ids.push(id);
+    }
+    tx.commit().await?;
+    Ok(Ok(ids))
 }
 
-pub async fn record_failure(ex: impl PgExecutor<'_>, scope: &str) -> AppResult<()> {
-    sqlx::query("INSERT INTO link_code_failures (scope) VALUES ($1)")
-        .bind(scope)
+/// Releases reserved guesses (the guess was right, or was no guess at all).
+pub async fn release_guess(ex: impl PgExecutor<'_>, ids: &[i64]) -> AppResult<()> {
+    sqlx::query("DELETE FROM link_code_failures WHERE id = ANY($1)")
+        .bind(ids)
         .execute(ex)
         .await?;
     Ok(())
+}
+
+/// Forgets failures older than `before`: they no longer count against anyone.
+pub async fn prune_failures(ex: impl PgExecutor<'_>, before: DateTime<Utc>) -> AppResult<u64> {
+    let done = sqlx::query("DELETE FROM link_code_failures WHERE failed_at < $1")
+        .bind(before)
+        .execute(ex)
+        .await?;
+    Ok(done.rows_affected())
 }

@@ -34,6 +34,10 @@ pub fn spawn_retention(pool: PgPool, config: RetentionConfig) {
                     }
                 }
             }
+            let guesses = ago(crate::service::linking::FAILURE_WINDOW);
+            if let Err(e) = crate::db::link_codes::prune_failures(&pool, guesses).await {
+                tracing::warn!(error = ?e, "pruning link-code failures failed");
+            }
             if let Err(e) = crate::db::idempotency::prune(&pool, ago(config.idempotency_max_age)).await {
                 tracing::warn!(error = ?e, "pruning idempotency keys failed");
             }

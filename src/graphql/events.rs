@@ -28,13 +28,36 @@ pub struct EventFilterInput {
 }
 
 impl EventFilterInput {
-    fn into_filter(self) -> Result<Filter, AppError> {
+    fn into_filter(mut self) -> Result<Filter, AppError> {
         if self.types.as_ref().is_some_and(Vec::is_empty)
             || self.platforms.as_ref().is_some_and(Vec::is_empty)
         {
             return Err(AppError::invalid(
                 "filter lists must not be empty; omit a list to match everything",
             ));
+        }
+        // Each value once: a list is never longer than its enum (the filter is held, and
+        // matched against every event, for a subscription's whole life).
+        if self
+            .types
+            .as_ref()
+            .is_some_and(|t| t.len() > EventType::ALL.len())
+            || self
+                .platforms
+                .as_ref()
+                .is_some_and(|p| p.len() > Platform::ALL.len())
+        {
+            return Err(AppError::invalid(format!(
+                "filter lists name each value once: at most {} types and {} platforms",
+                EventType::ALL.len(),
+                Platform::ALL.len()
+            )));
+        }
+        if let Some(types) = self.types.as_mut() {
+            once_each(types);
+        }
+        if let Some(platforms) = self.platforms.as_mut() {
+            once_each(platforms);
         }
         let user_id = self
             .user_id
@@ -49,6 +72,16 @@ impl EventFilterInput {
             user_id,
         })
     }
+}
+
+/// Drops repeated values, keeping the first of each.
+fn once_each<T: Copy + PartialEq>(list: &mut Vec<T>) {
+    let mut seen = Vec::with_capacity(list.len());
+    list.retain(|v| {
+        let first = !seen.contains(v);
+        seen.push(*v);
+        first
+    });
 }
 
 fn filter(input: Option<EventFilterInput>) -> Result<Filter, AppError> {

@@ -1,6 +1,7 @@
 //! Per-request batching loaders: every per-user lookup of one request is one SQL statement,
 //! whatever the number of users. Caches live for one request only (a shared cache would leak
-//! values across callers).
+//! values across callers); a subscription's loaders batch but keep nothing, so no value loaded
+//! for one event is served with a later one.
 
 use std::collections::HashMap;
 
@@ -36,6 +37,15 @@ impl Loaders {
                 HashMapCache::default(),
             ),
         }
+    }
+
+    /// For a subscription, which lives across many events: loads batch, nothing is cached.
+    pub fn uncached(app: &AppState) -> Loaders {
+        let loaders = Loaders::new(app);
+        loaders.users.enable_all_cache(false);
+        loaders.positions.enable_all_cache(false);
+        loaders.achievements.enable_all_cache(false);
+        loaders
     }
 }
 

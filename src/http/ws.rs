@@ -21,10 +21,12 @@ use crate::auth::{self, KeyChange};
 use crate::error::AppError;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::phases::RequestPhase;
-use crate::limits::{Caller, SubscriptionPlace};
+use crate::limits::{Caller, Place};
 use crate::service::Actor;
 
 pub const TRANSPORT_WS: &str = "graphql-transport-ws";
+/// Control messages waiting for a client: acks, pongs, pings, errors, the close.
+const CONTROL_QUEUE: usize = 64;
 pub const LEGACY_WS: &str = "graphql-ws";
 
 #[derive(Clone, Debug)]
@@ -36,6 +38,9 @@ pub struct WsConfig {
     /// Operations one connection may run at once.
     pub max_operations: usize,
     pub max_message_bytes: usize,
+    /// A frame the client does not take within this time closes the connection: a client
+    /// that stops reading cannot hold the server's buffers, or its close, forever.
+    pub write_timeout: Duration,
 }
 
 impl Default for WsConfig {
@@ -45,6 +50,7 @@ impl Default for WsConfig {
             ping_interval: Duration::from_secs(15),
             max_operations: 100,
             max_message_bytes: 64 * 1024,
+            write_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -65,6 +71,20 @@ impl Protocol {
 }
 
 pub fn upgrade(ws: WebSocketUpgrade, state: HttpState, peer: Option<IpAddr>) -> Response {
+    // Counted before the upgrade: a refused connection costs no task and no socket state.
+    let place = match peer.map(|ip| state.limits.hold_connection(ip)) {
+        Some(None) => {
+            crate::metrics::rate_limited("websocket_connections");
+            let refusal = (
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                [(axum::http::header::RETRY_AFTER, "1")],
+                "too many websocket connections from this address",
+            );
+            return axum::response::IntoResponse::into_response(refusal);
+        }
+        Some(Some(place)) => Some(place),
+        None => None,
+    };
     // A client that names no protocol gets the current one.
     let ws = ws.protocols([TRANSPORT_WS, LEGACY_WS]);
     let protocol = match ws.selected_protocol().map(|p| p.as_bytes()) {
@@ -74,7 +94,10 @@ pub fn upgrade(ws: WebSocketUpgrade, state: HttpState, peer: Option<IpAddr>) -> 
     let config = state.ws.clone();
     ws.max_message_size(config.max_message_bytes)
         .max_frame_size(config.max_message_bytes)
-        .on_upgrade(move |socket| session(socket, protocol, state, config, peer))
+        .on_upgrade(move |socket| async move {
+            let _place = place;
+            session(socket, protocol, state, config, peer).await
+        })
 }
 
 enum Outgoing {
@@ -90,7 +113,11 @@ struct Session {
     protocol: Protocol,
     state: HttpState,
     config: WsConfig,
+    /// Results of operations: bounded, so a client that does not read slows only them.
     out: mpsc::Sender<Outgoing>,
+    /// The protocol's own messages (acks, pongs, pings, errors, the close): never queued
+    /// behind results.
+    control: mpsc::Sender<Outgoing>,
     done: mpsc::UnboundedSender<(String, u64)>,
     init_received: bool,
     acked: bool,
@@ -128,11 +155,21 @@ async fn session(
 ) {
     crate::metrics::websocket_opened();
     let (mut sink, mut source) = socket.split();
-    // One writer: operations queue their messages here. The queue is bounded, so a client that
-    // does not read slows only its own operations, which then catch up from the table.
+    // One writer: operations queue their messages on `out`. That queue is bounded, so a client
+    // that does not read slows only its own operations, which then catch up from the table.
+    // Control messages have their own queue and go first; a frame the client does not take
+    // within the write timeout ends the connection.
     let (out, mut out_rx) = mpsc::channel::<Outgoing>(256);
+    let (control, mut control_rx) = mpsc::channel::<Outgoing>(CONTROL_QUEUE);
+    let write_timeout = config.write_timeout;
     let writer = tokio::spawn(async move {
-        while let Some(msg) = out_rx.recv().await {
+        loop {
+            let msg = tokio::select! {
+                biased;
+                Some(msg) = control_rx.recv() => msg,
+                Some(msg) = out_rx.recv() => msg,
+                else => break,
+            };
             let (frame, last) = match msg {
                 Outgoing::Text(t) => (Message::Text(Utf8Bytes::from(t)), false),
                 Outgoing::Close(code, reason) => (
@@ -143,11 +180,12 @@ async fn session(
                     true,
                 ),
             };
-            if sink.send(frame).await.is_err() || last {
+            let sent = tokio::time::timeout(write_timeout, sink.send(frame)).await;
+            if !matches!(sent, Ok(Ok(()))) || last {
                 break;
             }
         }
-        let _ = sink.close().await;
+        let _ = tokio::time::timeout(write_timeout, sink.close()).await;
     });
     let (done, mut done_rx) = mpsc::unbounded_channel();
     let mut s = Session {
@@ -156,6 +194,7 @@ async fn session(
         state,
         config: config.clone(),
         out,
+        control,
         done,
         init_received: false,
         acked: false,
@@ -215,7 +254,9 @@ async fn session(
                     Protocol::TransportWs => r#"{"type":"ping"}"#,
                     Protocol::Legacy => r#"{"type":"ka"}"#,
                 };
-                let _ = s.out.send(Outgoing::Text(ping.into())).await;
+                // A client too slow to take its pings is told nothing more: the writer's
+                // timeout closes it.
+                let _ = s.control.try_send(Outgoing::Text(ping.into()));
             }
         }
     };
@@ -223,7 +264,8 @@ async fn session(
         handle.abort();
     }
     if let Some(Close(code, reason)) = closing {
-        let _ = s.out.send(Outgoing::Close(code, reason)).await;
+        // Results still queued are dropped: the close goes next.
+        let _ = s.control.send(Outgoing::Close(code, reason)).await;
     }
     drop(s);
     let _ = writer.await;
@@ -231,8 +273,10 @@ async fn session(
 }
 
 impl Session {
+    /// A control message. The queue only fills when the client stopped reading while still
+    /// sending: then the message is dropped and the writer's timeout ends the connection.
     async fn send(&self, value: Value) {
-        let _ = self.out.send(Outgoing::Text(value.to_string())).await;
+        let _ = self.control.try_send(Outgoing::Text(value.to_string()));
     }
 
     async fn handle(&mut self, text: &str) -> Result<(), Close> {
@@ -255,14 +299,17 @@ impl Session {
                     Some(_) => return Err(INVALID),
                 };
                 if let Some(secret) = presented_secret(&payload) {
-                    let key = self
-                        .state
-                        .app
-                        .keys
-                        .verify(secret)
-                        .await
-                        .map_err(|_| Close(4403, "Forbidden"))?;
+                    // Follow key changes before verifying: a revocation that lands while the
+                    // key is being verified is then still heard, and re-checked.
                     self.key_changes = Some(self.state.app.keys.changes());
+                    let Ok(key) = self.state.app.keys.verify(secret).await else {
+                        // A refused key costs its address, as over HTTP: guessing keys over
+                        // websockets is no cheaper.
+                        if let Some(ip) = self.peer {
+                            let _ = self.state.limits.check(&Caller::Address(ip)).await;
+                        }
+                        return Err(Close(4403, "Forbidden"));
+                    };
                     self.actor = Actor { key: Some(key) };
                 }
                 self.acked = true;
@@ -335,26 +382,25 @@ impl Session {
 
     async fn send_error(&self, id: &str, errors: Vec<Value>) {
         let _ = self
-            .out
-            .send(Outgoing::Text(error_message(self.protocol, id, errors)))
-            .await;
+            .control
+            .try_send(Outgoing::Text(error_message(self.protocol, id, errors)));
     }
 
-    /// Counts an operation against the caller's rate limit and, for a key, takes one of the
-    /// key's subscription places (held until the operation ends).
-    async fn admit(&self) -> Result<Option<SubscriptionPlace>, AppError> {
+    /// Counts an operation against the caller's rate limit and takes one of the caller's
+    /// subscription places (a key's, or the address's without a key), held until the
+    /// operation ends.
+    async fn admit(&self) -> Result<Option<Place<Caller>>, AppError> {
+        let caller = match (self.actor.key_id(), self.peer) {
+            (Some(id), _) => Caller::Key(id),
+            (None, Some(ip)) => Caller::Address(ip),
+            (None, None) => return Ok(None),
+        };
         let limits = &self.state.limits;
-        match (self.actor.key_id(), self.peer) {
-            (Some(id), _) => {
-                limits.check(&Caller::Key(id)).await?;
-                limits.hold_subscription(id).map(Some)
-            }
-            (None, Some(ip)) => limits.check(&Caller::Address(ip)).await.map(|()| None),
-            (None, None) => Ok(None),
-        }
+        limits.check(&caller).await?;
+        limits.hold_subscription(caller).map(Some)
     }
 
-    fn start(&mut self, id: String, params: Params, place: Option<SubscriptionPlace>) {
+    fn start(&mut self, id: String, params: Params, place: Option<Place<Caller>>) {
         self.generation += 1;
         let generation = self.generation;
         let phase = Arc::new(RequestPhase {
@@ -364,7 +410,7 @@ impl Session {
         let mut request = async_graphql::Request::new(params.query)
             .variables(Variables::from_json(Value::Object(params.variables)))
             .data(phase.clone())
-            .data(Loaders::new(&self.state.app))
+            .data(Loaders::uncached(&self.state.app))
             .data(self.actor.clone());
         if let Some(name) = params.operation_name {
             request = request.operation_name(name);

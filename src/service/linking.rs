@@ -21,8 +21,12 @@ use crate::state::AppState;
 const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTVWXYZ23456789";
 const CODE_LEN: usize = 8;
 pub const CODE_TTL: Duration = Duration::from_secs(600);
-/// Failed redemptions allowed per caller and target user in `FAILURE_WINDOW`.
+/// Failed redemptions allowed for one target identity (whoever the callers) in
+/// `FAILURE_WINDOW`.
 pub const MAX_FAILURES: i64 = 5;
+/// Failed redemptions allowed for one caller (whatever the targets) in `FAILURE_WINDOW`: one
+/// request naming thousands of targets makes at most this many guesses.
+pub const MAX_CALLER_FAILURES: i64 = 100;
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(600);
 
 fn new_code() -> AppResult<String> {
@@ -80,15 +84,42 @@ pub async fn redeem(state: &AppState, actor: &Actor, raw_code: &str, key: &UserK
             "address the user by their id on the platform redeeming the code",
         ));
     };
-    let scope = format!("{}|{}|{external_id}", actor.scope(), side.as_str());
+    // A guess is counted before it is checked, so concurrent guesses cannot all slip under
+    // the limit; a right guess gives its reservation back.
+    let scopes = [
+        (format!("target|{}|{external_id}", side.as_str()), MAX_FAILURES),
+        (format!("caller|{}", actor.scope()), MAX_CALLER_FAILURES),
+    ];
     let window = Utc::now() - FAILURE_WINDOW;
-    let (failures, oldest) = link_codes::recent_failures(&state.pool, &scope, window).await?;
-    if failures >= MAX_FAILURES {
-        let free_at = oldest.unwrap_or_else(Utc::now) + FAILURE_WINDOW;
-        let retry_after_secs = (free_at - Utc::now()).num_seconds().max(1) as u64;
-        return Err(AppError::RateLimited { retry_after_secs });
+    let reserved = match link_codes::reserve_guess(&state.pool, &scopes, window).await? {
+        Ok(ids) => ids,
+        Err(oldest) => {
+            let free_at = oldest + FAILURE_WINDOW;
+            let retry_after_secs = (free_at - Utc::now()).num_seconds().max(1) as u64;
+            return Err(AppError::RateLimited { retry_after_secs });
+        }
+    };
+    let redeemed = redeem_code(state, actor, &code, key, &reserved).await;
+    if matches!(&redeemed, Err(e) if !matches!(e, AppError::NotFound(_))) {
+        // Not a wrong guess (a code made on this platform, a conflict): not a failure either.
+        link_codes::release_guess(&state.pool, &reserved).await?;
     }
-    let hash = auth::hash(&code);
+    redeemed
+}
+
+/// Redeems a well-formed code; a right guess releases its `reserved` guesses in the same
+/// transaction.
+async fn redeem_code(
+    state: &AppState,
+    actor: &Actor,
+    code: &str,
+    key: &UserKey,
+    reserved: &[i64],
+) -> AppResult<UserRow> {
+    let UserKey::External(side, external_id) = key else {
+        return Err(AppError::invalid("address the user by their platform id"));
+    };
+    let hash = auth::hash(code);
     let mut tx = super::unit::begin(state).await?;
     let live = |c: &link_codes::CodeRow| c.used_at.is_none() && c.expires_at > Utc::now();
     // The accounts are locked before anything is written (the code's lock included), so
@@ -109,8 +140,7 @@ pub async fn redeem(state: &AppState, actor: &Actor, raw_code: &str, key: &UserK
         None => None,
     };
     let Some(row) = found else {
-        drop(tx);
-        link_codes::record_failure(&state.pool, &scope).await?;
+        tx.rollback().await?;
         return Err(AppError::NotFound(
             "no such link code, or it expired or was used".into(),
         ));
@@ -157,6 +187,7 @@ pub async fn redeem(state: &AppState, actor: &Actor, raw_code: &str, key: &UserK
         }
     };
     link_codes::mark_used(&mut tx, &hash).await?;
+    link_codes::release_guess(&mut *tx, reserved).await?;
     super::commit(state, tx).await?;
     Ok(result)
 }

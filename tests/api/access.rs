@@ -369,3 +369,28 @@ async fn consumers_belong_to_the_role_that_made_them() {
         "the bound is per role"
     );
 }
+
+/// A revocation that lands while a key is being looked up must not leave the revoked key in
+/// the cache: the lookup's result is cached only if no key changed meanwhile. The race is
+/// forced here step by step through the same calls `verify` makes.
+#[tokio::test]
+async fn a_revocation_during_a_lookup_is_not_undone_by_the_cache() {
+    let app = TestApp::start().await;
+    let secret = create_key(&app.pool, "racing-bot", Role::Bot(Platform::Telegram)).await;
+    let keys = &app.state.keys;
+    let digest = ttfd::auth::hash(&secret);
+    let before = keys.generation();
+    let read = ttfd::db::api_keys::find_live(&app.pool, &digest)
+        .await
+        .unwrap()
+        .unwrap()
+        .key()
+        .unwrap();
+    assert!(ttfd::db::api_keys::revoke(&app.pool, "racing-bot").await.unwrap());
+    keys.changed(ttfd::auth::KeyChange::One(read.id));
+    assert!(
+        !keys.remember(digest, read, before),
+        "a read older than the change is not cached"
+    );
+    assert!(keys.verify(&secret).await.is_err(), "the revoked key is refused");
+}

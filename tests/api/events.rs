@@ -782,3 +782,39 @@ async fn the_newest_events_come_with_a_cursor_to_follow_on_from() {
     assert_eq!(app.err_code(q, json!({"l": 2, "a": end})).await, "INVALID_INPUT");
     assert_eq!(app.err_code(q, json!({"l": 0})).await, "INVALID_INPUT");
 }
+
+/// A subscription lives across many events: nothing loaded for one event (a user's
+/// achievements, position) is served with a later one.
+#[tokio::test]
+async fn subscriptions_load_each_event_afresh() {
+    let app = TestApp::start().await;
+    let ann = app.telegram_user("1", "ann").await;
+    app.telegram_user("2", "bob").await;
+    app.award("2", 100).await;
+    let query = "subscription($u: ID!) { events(filter: {userId: $u, types: [XP_CHANGE]}) { user { xp position achievements { achievement { code } } } } }";
+    let mut sub = node_subscriber(&app.ws_url, query, json!({ "u": ann }), 3);
+    sub.connected().await;
+    app.wait_subscribers(1).await;
+    // Each event is awaited before the next change, so it is resolved before that change.
+    app.award("1", 10).await;
+    let first = sub.results(1, Duration::from_secs(20)).await;
+    app.ok(
+        "mutation { grantAchievement(user: {telegramId: \"1\"}, code: \"first_win\") { id } }",
+        json!({}),
+    )
+    .await;
+    let second = sub.results(1, Duration::from_secs(20)).await;
+    app.award("2", -100).await;
+    app.award("1", 1).await;
+    let third = sub.results(1, Duration::from_secs(20)).await;
+    let user = |r: &[Value]| r[0]["data"]["events"]["user"].clone();
+    assert_eq!(user(&first)["achievements"], json!([]));
+    assert_eq!(user(&first)["position"], 2);
+    assert_eq!(
+        user(&second)["achievements"],
+        json!([{ "achievement": { "code": "first_win" } }]),
+        "the unlock shows on the next event"
+    );
+    assert_eq!(user(&third)["position"], 1, "bob fell behind");
+    sub.finish().await;
+}

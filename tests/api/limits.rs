@@ -167,6 +167,150 @@ mod socket {
         app.wait_subscribers(3).await;
     }
 
+    /// The public has caps of its own: subscriptions per address across connections, and
+    /// connections per address.
+    #[tokio::test]
+    async fn the_public_is_capped_per_address() {
+        let app = limited_app(LimitConfig {
+            subscriptions_per_address: 2,
+            connections_per_address: 3,
+            ..Default::default()
+        })
+        .await;
+        let mut a = connect(&app, None).await;
+        let mut b = connect(&app, None).await;
+        subscribe(&mut a, "1").await;
+        subscribe(&mut b, "1").await;
+        app.wait_subscribers(2).await;
+        subscribe(&mut b, "2").await;
+        let refused = next(&mut b).await;
+        assert_eq!(refused["type"], "error");
+        assert_eq!(refused["payload"][0]["extensions"]["code"], "RATE_LIMITED");
+        let _c = connect(&app, None).await;
+        let mut request = app.ws_url.as_str().into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+        match tokio_tungstenite::connect_async(request).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status(), 429)
+            }
+            other => panic!("a fourth connection from one address: {:?}", other.map(|r| r.1)),
+        }
+        // A key holder is a caller of its own.
+        let bot = create_key(&app.pool, "tg-bot", Role::Bot(Platform::Telegram)).await;
+        drop(a);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut keyed = connect(&app, Some(&bot)).await;
+        subscribe(&mut keyed, "1").await;
+        app.wait_subscribers(2).await;
+    }
+
+    /// A refused key on `connection_init` costs its address, like a refused key over HTTP.
+    #[tokio::test]
+    async fn refused_keys_on_a_socket_are_charged_to_the_address() {
+        let app = limited_app(LimitConfig {
+            per_address_per_minute: 60,
+            ..Default::default()
+        })
+        .await;
+        for _ in 0..8 {
+            let mut request = app.ws_url.as_str().into_client_request().unwrap();
+            request
+                .headers_mut()
+                .insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+            let (mut s, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+            let init = json!({"type": "connection_init", "payload": {"Authorization": "Bearer ttfd_guess"}});
+            s.send(Message::text(init.to_string())).await.unwrap();
+            while let Some(Ok(msg)) = s.next().await {
+                if let Message::Close(frame) = msg {
+                    assert_eq!(frame.map(|f| u16::from(f.code)), Some(4403));
+                    break;
+                }
+            }
+        }
+        let res = super::post(&app, None, "{ ranks { id } }").await;
+        assert_eq!(res.status(), 429, "the guesses used up the address's burst");
+    }
+
+    /// A client that stops reading cannot hold its connection (or the server's buffers, or its
+    /// close) forever: a frame it does not take within the write timeout closes it, and its
+    /// subscription ends with it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_client_that_never_reads_is_closed() {
+        let ws = ttfd::http::ws::WsConfig {
+            write_timeout: Duration::from_millis(300),
+            ping_interval: Duration::from_millis(100),
+            ..Default::default()
+        };
+        let app = TestApp::start_full(
+            Default::default(),
+            ttfd::http::HttpConfig {
+                ws,
+                ..Default::default()
+            },
+        )
+        .await;
+        // A tiny receive window: the server's writes block as soon as the buffers fill.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(2048).unwrap();
+        let addr: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
+        let stream = socket.connect(addr).await.unwrap();
+        let mut request = app.ws_url.as_str().into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+        let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+        let (mut s, _) = tokio_tungstenite::client_async(request, stream).await.unwrap();
+        let init =
+            json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", app.admin)}});
+        s.send(Message::text(init.to_string())).await.unwrap();
+        assert_eq!(next(&mut s).await["type"], "connection_ack");
+        let sub = json!({"type": "subscribe", "id": "1", "payload": {
+            "query": "subscription { events { id cursor type userId data createdAt user { id username displayName xp coins } } }"}});
+        s.send(Message::text(sub.to_string())).await.unwrap();
+        app.wait_subscribers(1).await;
+        // From here on the client never reads.
+        app.telegram_user("1", "ann").await;
+        let award = "mutation { awardXp(user: {telegramId: \"1\"}, delta: 1, reason: \"a reason long enough to make every event a few hundred bytes of text\") { xp } }";
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while app.state.events.subscribers() > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the stalled connection was never closed"
+            );
+            futures_util::future::join_all((0..20).map(|_| app.gql(award, json!({})))).await;
+        }
+        drop(s);
+    }
+
+    /// Filter lists name each value once: repeats are dropped, longer lists refused.
+    #[tokio::test]
+    async fn filter_lists_are_deduplicated_and_bounded() {
+        let app = TestApp::start().await;
+        let mut s = connect(&app, None).await;
+        let twice = json!({"type": "subscribe", "id": "1", "payload": {
+            "query": "subscription { events(filter: {types: [XP_CHANGE, XP_CHANGE], platforms: [TELEGRAM, TELEGRAM]}) { type } }"}});
+        s.send(Message::text(twice.to_string())).await.unwrap();
+        app.wait_subscribers(1).await;
+        let types = vec!["XP_CHANGE"; 13].join(", ");
+        let long = json!({"type": "subscribe", "id": "2", "payload": {
+            "query": format!("subscription {{ events(filter: {{types: [{types}]}}) {{ type }} }}")}});
+        s.send(Message::text(long.to_string())).await.unwrap();
+        // The resolver refuses it: a `next` carrying the error, then `complete`.
+        let refused = next(&mut s).await;
+        assert_eq!(refused["id"], "2", "{refused}");
+        assert_eq!(
+            refused["payload"]["errors"][0]["extensions"]["code"], "INVALID_INPUT",
+            "{refused}"
+        );
+        assert_eq!(next(&mut s).await["type"], "complete");
+        app.telegram_user("1", "ann").await;
+        app.award("1", 5).await;
+        let event = next(&mut s).await;
+        assert_eq!(event["payload"]["data"]["events"]["type"], "XP_CHANGE", "{event}");
+    }
+
     #[tokio::test]
     async fn operations_on_an_open_socket_count_against_the_rate_limit() {
         let app = limited_app(LimitConfig {

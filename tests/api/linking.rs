@@ -276,3 +276,49 @@ async fn merges_are_for_admins_and_lose_no_concurrent_award() {
     assert_eq!(user["user"]["xp"], 100, "no award lost to the merge");
     assert_eq!(app.count("unified_users").await, 1);
 }
+
+/// Guesses are counted atomically: of 20 concurrent wrong redeems for one target, at most the
+/// limit are answered; and one request whose aliases name hundreds of targets makes at most
+/// the caller's limit of guesses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn guessing_limits_hold_under_concurrency_and_aliases() {
+    let app = TestApp::start().await;
+    let b = bots(&app).await;
+    let wrong = json!({"c": "AAAAAAAA", "u": {"discordId": "2"}});
+    let answers = join_all((0..20).map(|_| app.gql_as(Some(&b.discord), REDEEM, wrong.clone()))).await;
+    let guessed = answers.iter().filter(|r| code_of(r) == "NOT_FOUND").count();
+    let limited = answers.iter().filter(|r| code_of(r) == "RATE_LIMITED").count();
+    assert_eq!(
+        (guessed, limited),
+        (
+            ttfd::service::linking::MAX_FAILURES as usize,
+            20 - ttfd::service::linking::MAX_FAILURES as usize
+        )
+    );
+
+    let aliases: String = (0..200)
+        .map(|i| {
+            format!(
+                "g{i}: redeemLinkCode(code: \"AAAAAAAA\", user: {{discordId: \"{}\"}}) {{ id }} ",
+                1000 + i
+            )
+        })
+        .collect();
+    let res = app
+        .gql_as(Some(&b.discord), &format!("mutation {{ {aliases} }}"), json!({}))
+        .await;
+    let codes: Vec<&str> = res["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["extensions"]["code"].as_str().unwrap_or("?"))
+        .collect();
+    let guesses = codes.iter().filter(|c| **c == "NOT_FOUND").count() as i64;
+    // The 5 guesses above count against the same caller.
+    assert_eq!(
+        guesses + ttfd::service::linking::MAX_FAILURES,
+        ttfd::service::linking::MAX_CALLER_FAILURES,
+        "{codes:?}"
+    );
+    assert_eq!(codes.len(), 200);
+}
