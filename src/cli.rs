@@ -55,6 +55,8 @@ enum Command {
         season: SeasonCommand,
         #[command(flatten)]
         db: DbArgs,
+        #[command(flatten)]
+        rules: RulesArgs,
     },
     /// Manage API keys (works against the database; no server needed).
     Keys {
@@ -83,11 +85,21 @@ enum SeasonCommand {
 #[derive(Args, Debug, Clone)]
 pub struct RulesArgs {
     /// Progression rules (TOML); every value not in the file keeps its default (`ttfd config`).
-    #[arg(long, env = "TTFD_RULES")]
+    // Global: accepted after a subcommand too (`ttfd season start NAME --rules FILE`).
+    #[arg(long, env = "TTFD_RULES", global = true)]
     pub rules: Option<PathBuf>,
 }
 
 impl RulesArgs {
+    /// The state of a one-shot command: these rules, written to the catalog only when given.
+    pub fn state_config(&self) -> anyhow::Result<StateConfig> {
+        Ok(StateConfig {
+            rules: self.load()?,
+            write_catalog: self.rules.is_some(),
+            ..StateConfig::default()
+        })
+    }
+
     pub fn load(&self) -> anyhow::Result<crate::domain::rules::Rules> {
         let Some(path) = &self.rules else {
             return Ok(Default::default());
@@ -176,16 +188,21 @@ enum BenchCommand {
 pub struct DbArgs {
     /// PostgreSQL to use. When absent, ttfd runs its own PostgreSQL from the installed server
     /// binaries, in --data-dir.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
     pub database_url: Option<String>,
     /// Data directory of the owned PostgreSQL (used without DATABASE_URL).
-    #[arg(long, env = "TTFD_DATA_DIR", default_value = ".ttfd/postgres")]
+    #[arg(long, env = "TTFD_DATA_DIR", default_value = ".ttfd/postgres", global = true)]
     pub data_dir: PathBuf,
     /// Longest a single SQL statement may run, in milliseconds (0: no limit).
-    #[arg(long, env = "TTFD_STATEMENT_TIMEOUT_MS", default_value_t = 5_000)]
+    #[arg(
+        long,
+        env = "TTFD_STATEMENT_TIMEOUT_MS",
+        default_value_t = 5_000,
+        global = true
+    )]
     pub statement_timeout_ms: u64,
     /// Size of the connection pool.
-    #[arg(long, env = "TTFD_DB_MAX_CONNECTIONS", default_value_t = 20)]
+    #[arg(long, env = "TTFD_DB_MAX_CONNECTIONS", default_value_t = 20, global = true)]
     pub db_max_connections: u32,
 }
 
@@ -311,9 +328,11 @@ pub fn main() -> ExitCode {
             Command::Season {
                 season: SeasonCommand::Start { name },
                 db,
+                rules,
             } => {
+                let config = rules.state_config()?;
                 let database = Database::open(&db).await?;
-                let result = start_season(&database.pool, &name).await;
+                let result = start_season(&database.pool, &name, &config).await;
                 database.close().await;
                 result
             }
@@ -430,6 +449,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             idempotency_max_age: Duration::from_secs(u64::from(args.idempotency_retention_hours) * 3600),
             interval: Duration::from_secs(3600),
         }),
+        // A server's rules are the catalog.
+        write_catalog: true,
     };
     let app = match AppState::start(db.pool.clone(), &config).await {
         Ok(app) => app,
@@ -558,7 +579,7 @@ async fn run_import(args: ImportArgs) -> anyhow::Result<()> {
         ImportSource::Mee6 => Source::Mee6,
     };
     let format = files::Format::choose(source, args.format.as_deref(), &args.file).map_err(|e| anyhow!(e))?;
-    let rules = args.rules.load()?;
+    let config = args.rules.state_config()?;
     let file =
         std::fs::File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -579,10 +600,6 @@ async fn run_import(args: ImportArgs) -> anyhow::Result<()> {
     bar.enable_steady_tick(Duration::from_millis(120));
 
     let database = Database::open(&args.db).await?;
-    let config = StateConfig {
-        rules,
-        ..StateConfig::default()
-    };
     let result = async {
         let state = AppState::start(database.pool.clone(), &config)
             .await
@@ -660,8 +677,8 @@ fn print_import_report(
     );
 }
 
-async fn start_season(pool: &PgPool, name: &str) -> anyhow::Result<()> {
-    let state = AppState::start(pool.clone(), &StateConfig::default())
+async fn start_season(pool: &PgPool, name: &str, config: &StateConfig) -> anyhow::Result<()> {
+    let state = AppState::start(pool.clone(), config)
         .await
         .map_err(|e| anyhow!(e.public_message_or_detail()))?;
     let started = crate::service::seasons::start(&state, &crate::service::Actor::default(), name, None)

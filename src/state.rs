@@ -34,6 +34,10 @@ pub struct StateConfig {
     /// `None`: keep events forever.
     pub retention: Option<RetentionConfig>,
     pub rules: Rules,
+    /// Whether these rules are written to the database's catalog: a server's, or rules given
+    /// on purpose. A one-shot command run without rules must not write the defaults over the
+    /// catalog the servers run with.
+    pub write_catalog: bool,
 }
 
 impl Default for StateConfig {
@@ -45,6 +49,7 @@ impl Default for StateConfig {
             event_poll_interval: Duration::from_secs(1),
             retention: None,
             rules: Rules::default(),
+            write_catalog: true,
         }
     }
 }
@@ -64,7 +69,9 @@ impl AppState {
             .rules
             .validate()
             .map_err(crate::error::AppError::InvalidInput)?;
-        crate::db::achievements::sync_catalog(&pool, &config.rules.achievements).await?;
+        if config.write_catalog {
+            crate::db::achievements::sync_catalog(&pool, &config.rules.achievements).await?;
+        }
         let hub = HubConfig {
             listen_options: config
                 .listen_options

@@ -25,7 +25,8 @@ pub struct UnlockRow {
 
 pub async fn catalog(ex: impl PgExecutor<'_>) -> AppResult<Vec<AchievementRow>> {
     Ok(sqlx::query_as(
-        "SELECT code, name, description, reward_xp, reward_coins FROM achievements ORDER BY code",
+        "SELECT code, name, description, reward_xp, reward_coins FROM achievements \
+         WHERE retired_at IS NULL ORDER BY code",
     )
     .fetch_all(ex)
     .await?)
@@ -43,11 +44,13 @@ pub async fn unlocked_by(ex: impl PgExecutor<'_>, users: &[Uuid]) -> AppResult<V
     .await?)
 }
 
-/// Makes the catalog table match the rules (the rules file is the source of the catalog).
+/// Makes the catalog table match the rules (the rules file is the source of the catalog):
+/// their achievements are written and live, every other one is retired.
 pub async fn sync_catalog(
-    ex: impl PgExecutor<'_>,
+    pool: &sqlx::PgPool,
     catalog: &[crate::domain::rules::AchievementRule],
 ) -> AppResult<()> {
+    let mut tx = pool.begin().await?;
     let codes: Vec<&str> = catalog.iter().map(|a| a.code.as_str()).collect();
     let names: Vec<&str> = catalog.iter().map(|a| a.name.as_str()).collect();
     let descriptions: Vec<&str> = catalog.iter().map(|a| a.description.as_str()).collect();
@@ -57,25 +60,21 @@ pub async fn sync_catalog(
         "INSERT INTO achievements (code, name, description, reward_xp, reward_coins) \
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[]) \
          ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, description = EXCLUDED.description, \
-             reward_xp = EXCLUDED.reward_xp, reward_coins = EXCLUDED.reward_coins",
+             reward_xp = EXCLUDED.reward_xp, reward_coins = EXCLUDED.reward_coins, retired_at = NULL",
     )
     .bind(&codes)
     .bind(&names)
     .bind(&descriptions)
     .bind(&xp)
     .bind(&coins)
-    .execute(ex)
+    .execute(&mut *tx)
     .await?;
+    sqlx::query("UPDATE achievements SET retired_at = now() WHERE retired_at IS NULL AND code <> ALL($1)")
+        .bind(&codes)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
     Ok(())
-}
-
-pub async fn find(ex: impl PgExecutor<'_>, code: &str) -> AppResult<Option<AchievementRow>> {
-    Ok(sqlx::query_as(
-        "SELECT code, name, description, reward_xp, reward_coins FROM achievements WHERE code = $1",
-    )
-    .bind(code)
-    .fetch_optional(ex)
-    .await?)
 }
 
 pub async fn held(ex: impl PgExecutor<'_>, user: Uuid) -> AppResult<Vec<String>> {

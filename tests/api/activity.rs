@@ -587,3 +587,102 @@ async fn the_database_refuses_unknown_seasons_and_never_deletes_one() {
     assert_eq!(app.count("seasons").await, 2);
     assert_eq!(app.count("unified_users").await, 1);
 }
+
+/// The rules are the catalog's one source. A server runs a custom catalog; `ttfd season start`
+/// without rules must not write the defaults over it (nor may the servers then pay them), and
+/// with rules it honours them. Achievements the rules drop are retired: not listed, not
+/// unlockable, never rewarded.
+#[tokio::test]
+async fn every_command_honours_the_rules_and_dropped_achievements_are_retired() {
+    let custom = "[[achievements]]\ncode = \"champion\"\nname = \"Champion\"\ndescription = \"Win a game\"\n\
+                  reward_xp = 7\nreward_coins = 3\nunlock = { games_won = 1 }\n";
+    let rules = ttfd::domain::rules::Rules::from_toml(custom).unwrap();
+    let app = TestApp::start_with(ttfd::state::StateConfig {
+        rules,
+        ..Default::default()
+    })
+    .await;
+    app.telegram_user("1", "ann").await;
+    let catalog = || app.ok("{ achievements { code rewardXp } }", json!({}));
+    assert_eq!(
+        catalog().await["achievements"],
+        json!([{ "code": "champion", "rewardXp": 7 }])
+    );
+
+    let season = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ttfd"))
+            .args(["season", "start"])
+            .args(args)
+            .env("DATABASE_URL", crate::harness::url_of(&app.db))
+            .env_remove("TTFD_RULES")
+            .output()
+            .unwrap()
+    };
+    assert!(season(&["Without rules"]).status.success());
+    assert_eq!(
+        catalog().await["achievements"],
+        json!([{ "code": "champion", "rewardXp": 7 }]),
+        "a command without rules leaves the catalog alone"
+    );
+    let code = app
+        .err_code(
+            "mutation { grantAchievement(user: {telegramId: \"1\"}, code: \"first_win\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code, "NOT_FOUND", "a default the rules drop is not unlockable");
+    app.ok(
+        "mutation { recordGame(user: {telegramId: \"1\"}, gameType: \"quiz\", won: true, xp: 1) { xp } }",
+        json!({}),
+    )
+    .await;
+    let held = app
+        .ok(
+            "{ user(ref: {telegramId: \"1\"}) { xp coins achievements { achievement { code } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (&held["user"]["xp"], &held["user"]["coins"]),
+        (&json!(1 + 7), &json!(3)),
+        "the custom achievement pays its own reward"
+    );
+    assert_eq!(
+        held["user"]["achievements"],
+        json!([{ "achievement": { "code": "champion" } }])
+    );
+
+    // Given rules on purpose, a command honours them: here the defaults, which retire champion.
+    let dir = std::env::temp_dir().join(format!("ttfd-rules-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let defaults = dir.join("defaults.toml");
+    std::fs::write(&defaults, "").unwrap();
+    assert!(
+        season(&["With rules", "--rules", defaults.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let listed = catalog().await;
+    let codes: Vec<&str> = listed["achievements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"first_win") && !codes.contains(&"champion"),
+        "{codes:?}"
+    );
+    let still = app
+        .ok(
+            "{ user(ref: {telegramId: \"1\"}) { achievements { achievement { code } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        still["user"]["achievements"],
+        json!([{ "achievement": { "code": "champion" } }]),
+        "who holds a retired achievement keeps it"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
