@@ -360,3 +360,47 @@ pub async fn apply(
     }
     Ok(())
 }
+
+/// Records, for every account the import created or changed, the achievements its stored
+/// counters already earn: unlocked now, without rewards or events (the import's rows bring
+/// their history, not new deeds). Only codes live in the catalog; one statement.
+pub async fn record_earned(
+    tx: &mut PgConnection,
+    earned: &[(String, crate::domain::achievements::Requirement)],
+) -> AppResult<u64> {
+    use crate::domain::achievements::Requirement as R;
+    let (mut codes, mut columns, mut thresholds) = (Vec::new(), Vec::new(), Vec::new());
+    for (code, requirement) in earned {
+        let (column, n) = match *requirement {
+            R::GamesPlayed(n) => ("games_played", n),
+            R::GamesWon(n) => ("games_won", n),
+            R::VoiceSeconds(n) => ("total_voice_time", n),
+            R::MessagesSent(n) => ("messages_sent", n),
+            R::DailyStreak(n) => ("daily_streak", n),
+            R::Xp(n) => ("xp", n),
+            R::RankAtLeast(n) => ("rank_id", n),
+            R::Never => continue,
+        };
+        codes.push(code.as_str());
+        columns.push(column);
+        thresholds.push(n);
+    }
+    let done = sqlx::query(
+        "INSERT INTO user_achievements (user_id, achievement_code) \
+         SELECT u.id, r.code \
+         FROM (SELECT DISTINCT user_id FROM import_apply) a \
+         JOIN unified_users u ON u.id = a.user_id \
+         JOIN unnest($1::text[], $2::text[], $3::int[]) AS r(code, col, n) ON \
+             CASE r.col WHEN 'games_played' THEN u.games_played WHEN 'games_won' THEN u.games_won \
+                 WHEN 'total_voice_time' THEN u.total_voice_time WHEN 'messages_sent' THEN u.messages_sent \
+                 WHEN 'daily_streak' THEN u.daily_streak WHEN 'xp' THEN u.xp WHEN 'rank_id' THEN u.rank_id END >= r.n \
+         JOIN achievements c ON c.code = r.code AND c.retired_at IS NULL \
+         ON CONFLICT (user_id, achievement_code) DO NOTHING",
+    )
+    .bind(&codes)
+    .bind(&columns)
+    .bind(&thresholds)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected())
+}

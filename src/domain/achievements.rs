@@ -42,6 +42,41 @@ pub fn is_earned(unlock: &Unlock, s: &Standing) -> bool {
     }
 }
 
+/// What an unlock rule asks of a user's stored counters: one counter at or above a
+/// threshold, the rank at or above one (for a tier), or nothing that can be met.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Requirement {
+    GamesPlayed(i32),
+    GamesWon(i32),
+    VoiceSeconds(i32),
+    MessagesSent(i32),
+    DailyStreak(i32),
+    Xp(i32),
+    RankAtLeast(i32),
+    Never,
+}
+
+/// The requirement of `unlock`, a tier read as the lowest rank of that tier or above.
+pub fn requirement(unlock: &Unlock, ranks: &[super::Rank]) -> Requirement {
+    match unlock {
+        Unlock::GamesPlayed(n) => Requirement::GamesPlayed(*n),
+        Unlock::GamesWon(n) => Requirement::GamesWon(*n),
+        Unlock::VoiceSeconds(n) => Requirement::VoiceSeconds(*n),
+        Unlock::MessagesSent(n) => Requirement::MessagesSent(*n),
+        Unlock::DailyStreak(n) => Requirement::DailyStreak(*n),
+        Unlock::Xp(n) => Requirement::Xp(*n),
+        Unlock::Tier(t) => Tier::parse(t)
+            .and_then(|want| {
+                ranks
+                    .iter()
+                    .filter(|r| tier_order(r.tier) >= tier_order(want))
+                    .map(|r| r.id)
+                    .min()
+            })
+            .map_or(Requirement::Never, Requirement::RankAtLeast),
+    }
+}
+
 /// The catalog entries `s` has earned that are not in `held`.
 pub fn newly_earned<'a>(
     catalog: &'a [AchievementRule],
@@ -57,6 +92,24 @@ pub fn newly_earned<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tier_requires_its_lowest_rank() {
+        let table = crate::domain::ranks::sample_table();
+        let lowest_c = table.all().iter().find(|r| r.tier == Tier::C).map(|r| r.id);
+        assert_eq!(
+            requirement(&Unlock::Tier("C".into()), table.all()),
+            lowest_c.map_or(Requirement::Never, Requirement::RankAtLeast)
+        );
+        assert_eq!(
+            requirement(&Unlock::Tier("Z".into()), table.all()),
+            Requirement::Never
+        );
+        assert_eq!(
+            requirement(&Unlock::GamesWon(3), table.all()),
+            Requirement::GamesWon(3)
+        );
+    }
     use crate::domain::rules::Rules;
 
     #[test]

@@ -357,3 +357,122 @@ async fn a_file_without_a_required_column_or_format_is_refused() {
     .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+/// An import racing a merge loses nothing: the import locks the users against writers before
+/// it matches anything, so an account merged away meanwhile is never the target of an
+/// update that silently misses. The merge is done in SQL inside a transaction the test holds
+/// open, so the race happens every time: the import starts while the transaction holds the
+/// account, and the merge commits while the import waits.
+#[tokio::test]
+async fn an_import_racing_a_merge_loses_no_xp() {
+    let app = TestApp::start().await;
+    let from = app.telegram_user("5001", "ann").await;
+    let into = app
+        .ok(
+            "mutation { upsertUser(input: {platform: DISCORD, externalId: \"6001\", username: \"ann\"}) { id } }",
+            json!({}),
+        )
+        .await["upsertUser"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut merge = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT id FROM unified_users WHERE id = $1::uuid FOR UPDATE")
+        .bind(&from)
+        .execute(&mut *merge)
+        .await
+        .unwrap();
+    let file = fixture("race.csv", "telegram_id,username,xp\n5001,ann,500\n");
+    let importing = {
+        let app_db = url_of(&app.db);
+        tokio::spawn(async move {
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_ttfd"))
+                .args(["import", "telegram"])
+                .arg(&file)
+                .env("DATABASE_URL", app_db)
+                .env("NO_COLOR", "1")
+                .output()
+                .await
+                .unwrap()
+        })
+    };
+    // Wait until the import waits on this transaction.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the import never waited");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The merge: the Telegram account folds into the Discord one and is removed.
+    sqlx::query("DELETE FROM unified_users WHERE id = $1::uuid")
+        .bind(&from)
+        .execute(&mut *merge)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE unified_users SET telegram_id = '5001' WHERE id = $1::uuid")
+        .bind(&into)
+        .execute(&mut *merge)
+        .await
+        .unwrap();
+    merge.commit().await.unwrap();
+    let out = importing.await.unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let user = app.ok(PROFILE, json!({ "t": "5001" })).await["user"].clone();
+    assert_eq!(
+        user["xp"], 500,
+        "the imported XP landed on the surviving account: {user}"
+    );
+    assert_eq!(user["discordId"], "6001");
+}
+
+/// Imported counters already earn achievements: the import records them in its own
+/// transaction, without rewards or per-achievement events, so the first live change pays
+/// no backlog.
+#[tokio::test]
+async fn imported_accounts_hold_the_achievements_their_rows_earn() {
+    let app = TestApp::start().await;
+    let file = fixture(
+        "earned.csv",
+        "telegram_id,username,xp,coins,games_played,games_won\n7001,vet,7000,40,120,3\n7002,new,0,0,0,0\n",
+    );
+    let run = import(&app, &["telegram"], &file).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let held = "query($t: String!) { user(ref: {telegramId: $t}) { xp coins achievements { achievement { code } } } }";
+    let vet = app.ok(held, json!({ "t": "7001" })).await["user"].clone();
+    let mut codes: Vec<&str> = vet["achievements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["achievement"]["code"].as_str().unwrap())
+        .collect();
+    codes.sort();
+    assert_eq!(codes, ["first_win", "hundred_games", "tier_c"]);
+    assert_eq!(
+        (&vet["xp"], &vet["coins"]),
+        (&json!(7000), &json!(40)),
+        "no rewards paid"
+    );
+    let newcomer = app.ok(held, json!({ "t": "7002" })).await["user"].clone();
+    assert_eq!(newcomer["achievements"], json!([]));
+    let unlocks = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM cross_platform_events WHERE event_type = 'achievement_unlock'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(unlocks().await, 0, "no per-achievement events");
+    app.award("7001", 1).await;
+    assert_eq!(unlocks().await, 0, "the first live change pays no backlog");
+    let after = app.ok(held, json!({ "t": "7001" })).await["user"].clone();
+    assert_eq!((&after["xp"], &after["coins"]), (&json!(7001), &json!(40)));
+}

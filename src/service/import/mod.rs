@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::db::imports::{self, Change};
+use crate::domain::achievements::requirement;
 use crate::domain::import::{
     Account, Action, Counters, Record, Rejected, Source, XpPolicy, plan, without_duplicates,
 };
@@ -114,6 +115,14 @@ pub async fn run(
         .filter_map(|(record, action)| change(record, action, options.policy, &state.ranks))
         .collect();
     imports::apply(&mut tx, source, &changes, &state.rules.time_zone, &phase).await?;
+    phase("recording achievements already earned");
+    let earned: Vec<_> = state
+        .rules
+        .achievements
+        .iter()
+        .map(|a| (a.code.clone(), requirement(&a.unlock, state.ranks.all())))
+        .collect();
+    imports::record_earned(&mut tx, &earned).await?;
     phase("committing");
     tx.commit().await?;
     phase("committed");
