@@ -363,25 +363,29 @@ pub async fn apply(
 
 /// Records, for every account the import created or changed, the achievements its stored
 /// counters already earn: unlocked now, without rewards or events (the import's rows bring
-/// their history, not new deeds). Only codes live in the catalog; one statement.
+/// their history, not new deeds). Only codes live in the catalog; one statement. A tier's
+/// unlock asks for `tier_rank`'s lowest rank of that tier.
 pub async fn record_earned(
     tx: &mut PgConnection,
-    earned: &[(String, crate::domain::achievements::Requirement)],
+    catalog: &[crate::domain::rules::AchievementRule],
+    tier_rank: impl Fn(&str) -> Option<i32>,
 ) -> AppResult<u64> {
-    use crate::domain::achievements::Requirement as R;
+    use crate::domain::rules::Unlock as U;
     let (mut codes, mut columns, mut thresholds) = (Vec::new(), Vec::new(), Vec::new());
-    for (code, requirement) in earned {
-        let (column, n) = match *requirement {
-            R::GamesPlayed(n) => ("games_played", n),
-            R::GamesWon(n) => ("games_won", n),
-            R::VoiceSeconds(n) => ("total_voice_time", n),
-            R::MessagesSent(n) => ("messages_sent", n),
-            R::DailyStreak(n) => ("daily_streak", n),
-            R::Xp(n) => ("xp", n),
-            R::RankAtLeast(n) => ("rank_id", n),
-            R::Never => continue,
+    for a in catalog {
+        let (column, n) = match &a.unlock {
+            U::GamesPlayed(n) => ("games_played", *n),
+            U::GamesWon(n) => ("games_won", *n),
+            U::VoiceSeconds(n) => ("total_voice_time", *n),
+            U::MessagesSent(n) => ("messages_sent", *n),
+            U::DailyStreak(n) => ("daily_streak", *n),
+            U::Xp(n) => ("xp", *n),
+            U::Tier(t) => match tier_rank(t) {
+                Some(rank) => ("rank_id", rank),
+                None => continue,
+            },
         };
-        codes.push(code.as_str());
+        codes.push(a.code.as_str());
         columns.push(column);
         thresholds.push(n);
     }

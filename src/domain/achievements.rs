@@ -42,39 +42,15 @@ pub fn is_earned(unlock: &Unlock, s: &Standing) -> bool {
     }
 }
 
-/// What an unlock rule asks of a user's stored counters: one counter at or above a
-/// threshold, the rank at or above one (for a tier), or nothing that can be met.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Requirement {
-    GamesPlayed(i32),
-    GamesWon(i32),
-    VoiceSeconds(i32),
-    MessagesSent(i32),
-    DailyStreak(i32),
-    Xp(i32),
-    RankAtLeast(i32),
-    Never,
-}
-
-/// The requirement of `unlock`, a tier read as the lowest rank of that tier or above.
-pub fn requirement(unlock: &Unlock, ranks: &[super::Rank]) -> Requirement {
-    match unlock {
-        Unlock::GamesPlayed(n) => Requirement::GamesPlayed(*n),
-        Unlock::GamesWon(n) => Requirement::GamesWon(*n),
-        Unlock::VoiceSeconds(n) => Requirement::VoiceSeconds(*n),
-        Unlock::MessagesSent(n) => Requirement::MessagesSent(*n),
-        Unlock::DailyStreak(n) => Requirement::DailyStreak(*n),
-        Unlock::Xp(n) => Requirement::Xp(*n),
-        Unlock::Tier(t) => Tier::parse(t)
-            .and_then(|want| {
-                ranks
-                    .iter()
-                    .filter(|r| tier_order(r.tier) >= tier_order(want))
-                    .map(|r| r.id)
-                    .min()
-            })
-            .map_or(Requirement::Never, Requirement::RankAtLeast),
-    }
+/// The lowest rank of `tier` or above: what a tier unlock asks of a stored rank (`None` for
+/// a tier no rank reaches, or no tier at all).
+pub fn lowest_rank_of_tier(tier: &str, ranks: &[super::Rank]) -> Option<i32> {
+    let want = Tier::parse(tier)?;
+    ranks
+        .iter()
+        .filter(|r| tier_order(r.tier) >= tier_order(want))
+        .map(|r| r.id)
+        .min()
 }
 
 /// The catalog entries `s` has earned that are not in `held`.
@@ -97,18 +73,8 @@ mod tests {
     fn a_tier_requires_its_lowest_rank() {
         let table = crate::domain::ranks::sample_table();
         let lowest_c = table.all().iter().find(|r| r.tier == Tier::C).map(|r| r.id);
-        assert_eq!(
-            requirement(&Unlock::Tier("C".into()), table.all()),
-            lowest_c.map_or(Requirement::Never, Requirement::RankAtLeast)
-        );
-        assert_eq!(
-            requirement(&Unlock::Tier("Z".into()), table.all()),
-            Requirement::Never
-        );
-        assert_eq!(
-            requirement(&Unlock::GamesWon(3), table.all()),
-            Requirement::GamesWon(3)
-        );
+        assert_eq!(lowest_rank_of_tier("C", table.all()), lowest_c);
+        assert_eq!(lowest_rank_of_tier("Z", table.all()), None);
     }
     use crate::domain::rules::Rules;
 

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 use crate::db::imports::{self, Change};
-use crate::domain::achievements::requirement;
+use crate::domain::achievements::lowest_rank_of_tier;
 use crate::domain::import::{
     Account, Action, Counters, Record, Rejected, Source, XpPolicy, plan, without_duplicates,
 };
@@ -116,13 +116,8 @@ pub async fn run(
         .collect();
     imports::apply(&mut tx, source, &changes, &state.rules.time_zone, &phase).await?;
     phase("recording achievements already earned");
-    let earned: Vec<_> = state
-        .rules
-        .achievements
-        .iter()
-        .map(|a| (a.code.clone(), requirement(&a.unlock, state.ranks.all())))
-        .collect();
-    imports::record_earned(&mut tx, &earned).await?;
+    let tier_rank = |tier: &str| lowest_rank_of_tier(tier, state.ranks.all());
+    imports::record_earned(&mut tx, &state.rules.achievements, tier_rank).await?;
     phase("committing");
     tx.commit().await?;
     phase("committed");

@@ -367,7 +367,7 @@ pub fn delivery(world: &World, spec: &Spec, start: Option<&str>, log: &[Logged],
 }
 
 /// Invariant 7: Every user's position, all-time and season, equals a plain count.
-pub async fn positions(world: &World, pool: &PgPool, url: &str) {
+pub async fn positions(world: &World, pool: &PgPool, base: &str) {
     let users: Vec<(String, i64, i64)> = sqlx::query_as(
         "SELECT id::text, \
              1 + (SELECT count(*) FROM unified_users o WHERE o.xp > u.xp), \
@@ -381,16 +381,8 @@ pub async fn positions(world: &World, pool: &PgPool, url: &str) {
     .await
     .unwrap();
     for (id, position, season_position) in users {
-        let q = "query($id: ID!) { user(ref: {id: $id}) { position seasonPosition } }";
-        let data: Value = reqwest::Client::new()
-            .post(url)
-            .json(&json!({ "query": q, "variables": { "id": id } }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let q = format!("{{ user(ref: {{id: \"{id}\"}}) {{ position seasonPosition }} }}");
+        let data = crate::harness::post_to(base, &world.admin, &q).await;
         let user = &data["data"]["user"];
         if user["position"] != json!(position) || user["seasonPosition"] != json!(season_position) {
             world.violation(format!(

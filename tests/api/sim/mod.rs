@@ -267,8 +267,8 @@ pub async fn run(seed: u64, ops: usize, clients: usize) -> Arc<World> {
         filter: json!(null),
     };
     invariants::delivery(&world, &poller, None, &log, &polled.lock().unwrap());
-    let url = format!("{}/graphql", world.live_servers()[0]);
-    invariants::positions(&world, &app.pool, &url).await;
+    let base = world.live_servers()[0].clone();
+    invariants::positions(&world, &app.pool, &base).await;
     let outcomes = world
         .history
         .lock()
