@@ -95,11 +95,17 @@ mod socket {
     type Socket =
         tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-    async fn connect(app: &TestApp, key: Option<&str>) -> Socket {
+    /// The upgrade request of a graphql-transport-ws connection.
+    fn request(app: &TestApp) -> tokio_tungstenite::tungstenite::handshake::client::Request {
         let mut request = app.ws_url.as_str().into_client_request().unwrap();
         request
             .headers_mut()
             .insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+        request
+    }
+
+    async fn connect(app: &TestApp, key: Option<&str>) -> Socket {
+        let request = request(app);
         let (mut s, _) = tokio_tungstenite::connect_async(request).await.unwrap();
         let payload = key
             .map(|k| json!({"Authorization": format!("Bearer {k}")}))
@@ -187,10 +193,7 @@ mod socket {
         assert_eq!(refused["type"], "error");
         assert_eq!(refused["payload"][0]["extensions"]["code"], "RATE_LIMITED");
         let _c = connect(&app, None).await;
-        let mut request = app.ws_url.as_str().into_client_request().unwrap();
-        request
-            .headers_mut()
-            .insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+        let request = request(&app);
         match tokio_tungstenite::connect_async(request).await {
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                 assert_eq!(response.status(), 429)
@@ -215,10 +218,7 @@ mod socket {
         })
         .await;
         for _ in 0..8 {
-            let mut request = app.ws_url.as_str().into_client_request().unwrap();
-            request
-                .headers_mut()
-                .insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+            let request = request(&app);
             let (mut s, _) = tokio_tungstenite::connect_async(request).await.unwrap();
             let init = json!({"type": "connection_init", "payload": {"Authorization": "Bearer ttfd_guess"}});
             s.send(Message::text(init.to_string())).await.unwrap();
@@ -256,10 +256,7 @@ mod socket {
         socket.set_recv_buffer_size(2048).unwrap();
         let addr: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
         let stream = socket.connect(addr).await.unwrap();
-        let mut request = app.ws_url.as_str().into_client_request().unwrap();
-        request
-            .headers_mut()
-            .insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+        let request = request(&app);
         let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
         let (mut s, _) = tokio_tungstenite::client_async(request, stream).await.unwrap();
         let init =
