@@ -192,6 +192,7 @@ function summary(e) {
     case 'XP_CHANGE': return `${signed(d.delta)} XP (now ${number(d.xp)})`;
     case 'COINS_CHANGE': return `${signed(d.delta)} coins (now ${number(d.coins)})`;
     case 'RANK_UP': return `reached ${d.rankName}`;
+    case 'RANK_DOWN': return `dropped to ${d.rankName}`;
     case 'ACHIEVEMENT_UNLOCK': return `unlocked “${d.name}”`;
     case 'GAME_PLAYED': return `${d.won ? 'won' : 'played'} a game of ${d.gameType}`;
     case 'VOICE_TIME': return `${duration(d.seconds ?? 0)} in voice`;
@@ -386,7 +387,7 @@ function profilePage(main, alive, id) {
   return follow({ userId: id }, null, throttle(refresh, 1000), { onResume: refresh });
 }
 
-const TYPES = ['XP_CHANGE', 'COINS_CHANGE', 'RANK_UP', 'ACHIEVEMENT_UNLOCK', 'GAME_PLAYED', 'VOICE_TIME', 'MESSAGE_SENT', 'DAILY_CLAIMED', 'ACCOUNT_LINKED', 'ACCOUNTS_MERGED', 'SEASON_STARTED', 'IMPORTED'];
+const TYPES = ['XP_CHANGE', 'COINS_CHANGE', 'RANK_UP', 'RANK_DOWN', 'ACHIEVEMENT_UNLOCK', 'GAME_PLAYED', 'VOICE_TIME', 'MESSAGE_SENT', 'DAILY_CLAIMED', 'ACCOUNT_LINKED', 'ACCOUNTS_MERGED', 'SEASON_STARTED', 'IMPORTED'];
 const PLATFORMS = ['TELEGRAM', 'DISCORD', 'WEBSITE'];
 
 const RECENT = `query($f: EventFilter) { events(last: 30, filter: $f) {

@@ -30,7 +30,10 @@ impl Platform {
 pub enum EventType {
     XpChange,
     CoinsChange,
+    /// One per XP change that reaches a higher rank, naming every rank crossed.
     RankUp,
+    /// One per XP loss that lowers the rank.
+    RankDown,
     AchievementUnlock,
     GamePlayed,
     VoiceTime,
@@ -44,10 +47,11 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 12] = [
+    pub const ALL: [EventType; 13] = [
         EventType::XpChange,
         EventType::CoinsChange,
         EventType::RankUp,
+        EventType::RankDown,
         EventType::AchievementUnlock,
         EventType::GamePlayed,
         EventType::VoiceTime,
@@ -65,6 +69,7 @@ impl EventType {
             EventType::XpChange => "xp_change",
             EventType::CoinsChange => "coins_change",
             EventType::RankUp => "rank_up",
+            EventType::RankDown => "rank_down",
             EventType::AchievementUnlock => "achievement_unlock",
             EventType::GamePlayed => "game_played",
             EventType::VoiceTime => "voice_time",

@@ -10,6 +10,7 @@ pub mod phases;
 mod progression;
 mod query;
 mod types;
+mod xp_change;
 
 use async_graphql::{MergedObject, Schema, SchemaBuilder};
 

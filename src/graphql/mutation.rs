@@ -1,6 +1,7 @@
 use async_graphql::{Context, Object, Result};
 
-use super::types::{CoinsChange, UpsertUserInput, User, UserRef, XpChange, actor, state};
+use super::types::{CoinsChange, UpsertUserInput, User, UserRef, actor, state};
+use super::xp_change::XpChange;
 use crate::domain::Platform;
 use crate::domain::access::Action;
 use crate::service;

@@ -3,7 +3,8 @@
 use async_graphql::{Context, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use super::types::{User, UserRef, XpChange, actor, loaders, state};
+use super::types::{User, UserRef, actor, loaders, state};
+use super::xp_change::XpChange;
 use crate::db::boosts::{self, BoostRow};
 use crate::db::seasons::{self, SeasonRow, StandingRow};
 use crate::domain::access::Action;

@@ -84,7 +84,7 @@ pub fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
     ctx.data::<Loaders>()
 }
 
-fn rank_by_id(ctx: &Context<'_>, id: i32) -> Result<Rank> {
+pub(super) fn rank_by_id(ctx: &Context<'_>, id: i32) -> Result<Rank> {
     Ok(state(ctx)
         .ranks
         .get(id)
@@ -338,35 +338,6 @@ pub async fn load_user(ctx: &Context<'_>, id: uuid::Uuid) -> Result<User> {
     Ok(User(row.ok_or_else(|| {
         AppError::NotFound("the user no longer exists".into())
     })?))
-}
-
-pub struct XpChange(pub progress::XpChange);
-
-#[Object]
-impl XpChange {
-    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
-        load_user(ctx, self.0.user_id).await
-    }
-    /// As applied (xp never goes below 0).
-    async fn delta(&self) -> i32 {
-        self.0.delta
-    }
-    async fn xp(&self) -> i32 {
-        self.0.xp
-    }
-    async fn rank_up(&self) -> bool {
-        self.0.new_rank_id > self.0.old_rank_id
-    }
-    async fn old_rank(&self, ctx: &Context<'_>) -> Result<Rank> {
-        rank_by_id(ctx, self.0.old_rank_id)
-    }
-    async fn new_rank(&self, ctx: &Context<'_>) -> Result<Rank> {
-        rank_by_id(ctx, self.0.new_rank_id)
-    }
-    /// Sum of the rewards of every rank crossed upward (each rank pays once per user).
-    async fn reward_coins(&self) -> i32 {
-        self.0.reward_coins
-    }
 }
 
 pub struct CoinsChange(pub progress::CoinsChange);

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::Actor;
 use super::idempotency::Idempotency;
-use super::progress::{Note, apply_coins, apply_xp};
+use super::progress::{Note, RankReward, Unlocked, apply_coins, apply_xp};
 use super::unit;
 use crate::db::achievements;
 use crate::db::events::{self, NewEvent};
@@ -26,6 +26,24 @@ fn standing(state: &AppState, u: &UserRow) -> Standing {
     }
 }
 
+/// What unlocking achievements did to a user: the user after it, the achievements unlocked
+/// with their rewards, and the ranks their XP rewards crossed.
+pub struct Unlocks {
+    pub user: UserRow,
+    pub unlocked: Vec<Unlocked>,
+    pub ranks_crossed: Vec<RankReward>,
+}
+
+impl Unlocks {
+    fn none(user: UserRow) -> Unlocks {
+        Unlocks {
+            user,
+            unlocked: Vec::new(),
+            ranks_crossed: Vec::new(),
+        }
+    }
+}
+
 /// Unlocks everything `user` (locked by the caller) has now earned, each exactly once, paying
 /// its rewards; rewards can earn more (XP reaching a tier), so it repeats until nothing new.
 pub async fn unlock_earned(
@@ -33,9 +51,11 @@ pub async fn unlock_earned(
     state: &AppState,
     actor: &Actor,
     source: Platform,
-    mut user: UserRow,
-) -> AppResult<UserRow> {
+    user: UserRow,
+) -> AppResult<Unlocks> {
+    let mut done = Unlocks::none(user);
     loop {
+        let user = &done.user;
         let standing = standing(state, &user);
         // Most changes earn nothing at all: then there is no need to read what is held.
         if !state
@@ -44,7 +64,7 @@ pub async fn unlock_earned(
             .iter()
             .any(|a| is_earned(&a.unlock, &standing))
         {
-            return Ok(user);
+            return Ok(done);
         }
         let held = achievements::held(&mut *tx, user.id).await?;
         let earned: Vec<_> = newly_earned(&state.rules.achievements, &standing, &held)
@@ -52,30 +72,32 @@ pub async fn unlock_earned(
             .map(|a| a.code.clone())
             .collect();
         if earned.is_empty() {
-            return Ok(user);
+            return Ok(done);
         }
         for code in earned {
-            user = unlock(tx, state, actor, source, user, &code).await?;
+            done = unlock(tx, state, actor, source, done, &code).await?;
         }
     }
 }
 
-/// Unlocks one achievement for a locked user (no-op when held) and pays its rewards.
+/// Unlocks one achievement for a locked user (no-op when held) and pays its rewards, adding
+/// to what `done` records.
 async fn unlock(
     tx: &mut sqlx::PgConnection,
     state: &AppState,
     actor: &Actor,
     source: Platform,
-    user: UserRow,
+    mut done: Unlocks,
     code: &str,
-) -> AppResult<UserRow> {
+) -> AppResult<Unlocks> {
+    let user = &done.user;
     // The rules this server runs with are the catalog: an achievement they do not name is
     // retired, whatever a database row says.
     let Some(a) = state.rules.achievements.iter().find(|a| a.code == code) else {
         return Err(AppError::NotFound(format!("no achievement {code}")));
     };
     if !achievements::unlock(&mut *tx, user.id, code).await? {
-        return Ok(user);
+        return Ok(done);
     }
     let event = NewEvent {
         user_id: user.id,
@@ -86,13 +108,13 @@ async fn unlock(
     events::append(tx, actor.key_id(), &[event]).await?;
     let reason = format!("achievement:{code}");
     let note = Note::because(Some(&reason));
-    let mut user = user;
+    let mut user = done.user.clone();
     // At the very top of the Int range a reward is cut to what still fits.
     let reward_xp = a.reward_xp.min(i32::MAX - user.xp);
     if reward_xp > 0 {
-        user = apply_xp(tx, state, actor, source, &user, reward_xp, note)
-            .await?
-            .user;
+        let applied = apply_xp(tx, state, actor, source, &user, reward_xp, note).await?;
+        done.ranks_crossed.extend(applied.change.ranks_crossed);
+        user = applied.user;
     }
     let reward_coins = a.reward_coins.min(i32::MAX - user.coins);
     if reward_coins > 0 {
@@ -100,7 +122,14 @@ async fn unlock(
             .await?
             .user;
     }
-    Ok(user)
+    done.unlocked.push(Unlocked {
+        code: a.code.clone(),
+        name: a.name.clone(),
+        reward_xp,
+        reward_coins,
+    });
+    done.user = user;
+    Ok(done)
 }
 
 /// An admin's grant: unlocks `code` for the user (no-op when held), with its rewards.
@@ -122,8 +151,8 @@ pub async fn grant(
     );
     unit::for_user(state, key, idem, async |tx, user| {
         let source = actor.source(key, &user);
-        let user = unlock(tx, state, actor, source, user, code).await?;
-        unlock_earned(tx, state, actor, source, user).await
+        let done = unlock(tx, state, actor, source, Unlocks::none(user), code).await?;
+        Ok(unlock_earned(tx, state, actor, source, done.user).await?.user)
     })
     .await
 }

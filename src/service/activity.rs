@@ -156,6 +156,6 @@ async fn counted(
         data,
     };
     events::append(tx, actor.key_id(), &[event]).await?;
-    super::achievements::unlock_earned(tx, state, actor, source, applied.user).await?;
-    Ok(change)
+    let unlocks = super::achievements::unlock_earned(tx, state, actor, source, applied.user).await?;
+    Ok(change.with_unlocks(unlocks))
 }

@@ -267,13 +267,8 @@ pub(crate) async fn merge_locked(
         EventType::CoinsChange,
         json!({ "delta": saved.coins - into.coins, "coins": saved.coins, "previousCoins": into.coins, "reason": "merge" }),
     ));
-    let mut previous = outcome.old_rank_id;
-    for (rank, reward) in &outcome.ranks_up {
-        log.push(event(
-            EventType::RankUp,
-            json!({ "oldRankId": previous, "rankId": rank.id, "rankName": rank.name, "rewardCoins": reward, "xp": saved.xp }),
-        ));
-        previous = rank.id;
+    if let Some((kind, data)) = super::progress::rank_event(&state.ranks, &outcome) {
+        log.push(event(kind, data));
     }
     events::append(tx, actor.key_id(), &log).await?;
     Ok(saved)

@@ -16,15 +16,91 @@ use crate::domain::{EventType, Platform, UserKey, activity, validate, xp};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
-/// The result of an XP change; also what an idempotent retry gets back.
+/// The result of an XP-changing mutation, describing its whole transaction (the change, and
+/// what the achievements it unlocked paid); also what an idempotent retry gets back.
 #[derive(Serialize, Deserialize, Clone, Debug)]
 pub struct XpChange {
     pub user_id: Uuid,
+    /// The requested change as applied.
     pub delta: i32,
+    /// XP when the transaction ends.
     pub xp: i32,
+    /// Coins when the transaction ends (results stored before this field read 0).
+    #[serde(default)]
+    pub coins: i32,
+    /// The rank before the transaction.
     pub old_rank_id: i32,
+    /// The rank when the transaction ends.
     pub new_rank_id: i32,
+    /// Coins paid for every rank crossed upward in the transaction.
     pub reward_coins: i32,
+    /// Every rank crossed upward, lowest first, with the coins it paid (0: paid before).
+    #[serde(default)]
+    pub ranks_crossed: Vec<RankReward>,
+    /// The achievements the transaction unlocked, with their rewards.
+    #[serde(default)]
+    pub achievements_unlocked: Vec<Unlocked>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RankReward {
+    pub rank_id: i32,
+    pub reward_coins: i32,
+}
+
+/// An achievement a change unlocked, and what it paid.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Unlocked {
+    pub code: String,
+    pub name: String,
+    pub reward_xp: i32,
+    pub reward_coins: i32,
+}
+
+impl XpChange {
+    /// The change, then what unlocking achievements added to the same transaction.
+    pub fn with_unlocks(mut self, unlocks: super::achievements::Unlocks) -> XpChange {
+        self.xp = unlocks.user.xp;
+        self.coins = unlocks.user.coins;
+        self.new_rank_id = unlocks.user.rank_id;
+        self.reward_coins += unlocks.ranks_crossed.iter().map(|r| r.reward_coins).sum::<i32>();
+        self.ranks_crossed.extend(unlocks.ranks_crossed);
+        self.achievements_unlocked = unlocks.unlocked;
+        self
+    }
+}
+
+/// The one rank event of an XP change: `rank_up` naming every rank crossed with its reward,
+/// `rank_down` for a loss that lowers the rank, none when the rank holds.
+pub fn rank_event(
+    ranks: &crate::domain::RankTable,
+    o: &xp::XpOutcome,
+) -> Option<(EventType, serde_json::Value)> {
+    let name = |id: i32| ranks.get(id).map(|r| r.name.clone());
+    if let Some((top, _)) = o.ranks_up.last() {
+        let crossed: Vec<_> = o
+            .ranks_up
+            .iter()
+            .map(|(r, reward)| json!({ "rankId": r.id, "rankName": r.name, "rewardCoins": reward }))
+            .collect();
+        return Some((
+            EventType::RankUp,
+            json!({
+                "oldRankId": o.old_rank_id, "oldRankName": name(o.old_rank_id),
+                "rankId": top.id, "rankName": top.name, "rewardCoins": o.reward_coins,
+                "ranksCrossed": crossed, "xp": o.xp,
+            }),
+        ));
+    }
+    (o.new_rank_id < o.old_rank_id).then(|| {
+        (
+            EventType::RankDown,
+            json!({
+                "oldRankId": o.old_rank_id, "oldRankName": name(o.old_rank_id),
+                "rankId": o.new_rank_id, "rankName": name(o.new_rank_id), "xp": o.xp,
+            }),
+        )
+    })
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -122,8 +198,8 @@ pub async fn award_xp(
         let source = actor.source(key, &user);
         let note = Note::because(reason.as_deref());
         let applied = gain_xp(tx, state, actor, source, &user, delta, note).await?;
-        super::achievements::unlock_earned(tx, state, actor, source, applied.user).await?;
-        Ok(applied.change)
+        let unlocks = super::achievements::unlock_earned(tx, state, actor, source, applied.user).await?;
+        Ok(applied.change.with_unlocks(unlocks))
     })
     .await
 }
@@ -153,16 +229,8 @@ pub async fn apply_xp(
         let data = json!({ "delta": outcome.applied, "xp": saved.xp, "previousXp": user.xp });
         log.push(event(EventType::XpChange, note.annotate(data)));
     }
-    let mut from_rank = outcome.old_rank_id;
-    for (rank, reward) in &outcome.ranks_up {
-        log.push(event(
-            EventType::RankUp,
-            json!({
-                "oldRankId": from_rank, "rankId": rank.id, "rankName": rank.name,
-                "rewardCoins": reward, "xp": saved.xp,
-            }),
-        ));
-        from_rank = rank.id;
+    if let Some((kind, data)) = rank_event(&state.ranks, &outcome) {
+        log.push(event(kind, data));
     }
     if outcome.reward_coins > 0 {
         log.push(event(
@@ -178,9 +246,19 @@ pub async fn apply_xp(
         user_id: user.id,
         delta: outcome.applied,
         xp: saved.xp,
+        coins: saved.coins,
         old_rank_id: outcome.old_rank_id,
         new_rank_id: outcome.new_rank_id,
         reward_coins: outcome.reward_coins,
+        ranks_crossed: outcome
+            .ranks_up
+            .iter()
+            .map(|(r, reward)| RankReward {
+                rank_id: r.id,
+                reward_coins: *reward,
+            })
+            .collect(),
+        achievements_unlocked: Vec::new(),
     };
     Ok(XpApplied {
         change,

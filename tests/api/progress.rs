@@ -20,17 +20,95 @@ async fn multi_rank_gain_pays_every_crossed_rank_and_logs_each() {
     );
     assert_eq!(change["rewardCoins"], 225);
     assert_eq!(change["user"]["coins"], 225);
+    // One rank_up for the change, naming every rank crossed with its reward.
     assert_eq!(
         app.event_types(&id).await,
-        vec!["xp_change", "rank_up", "rank_up", "rank_up", "coins_change"]
+        vec!["xp_change", "rank_up", "coins_change"]
     );
-    let ranks: Vec<i32> = sqlx::query_scalar(
-        "SELECT (data->>'rankId')::int FROM cross_platform_events WHERE event_type = 'rank_up' ORDER BY seq",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
-    assert_eq!(ranks, vec![2, 3, 4]);
+    let rank_up: serde_json::Value =
+        sqlx::query_scalar("SELECT data FROM cross_platform_events WHERE event_type = 'rank_up'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (&rank_up["oldRankId"], &rank_up["rankId"], &rank_up["rewardCoins"]),
+        (&json!(1), &json!(4), &json!(225))
+    );
+    let crossed: Vec<(i64, i64)> = rank_up["ranksCrossed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["rankId"].as_i64().unwrap(), r["rewardCoins"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(crossed, vec![(2, 50), (3, 75), (4, 100)]);
+}
+
+/// What a bot announces is the whole truth of the change: one award that crosses many ranks
+/// and unlocks an achievement answers the final XP and coins, every rank crossed and the
+/// unlock with its rewards, and writes one `rank_up` for the award's change.
+#[tokio::test]
+async fn an_award_answers_for_its_whole_transaction() {
+    let app = TestApp::start().await;
+    let id = app.telegram_user("1", "a").await;
+    let res = app
+        .ok(
+            "mutation { awardXp(user: {telegramId: \"1\"}, delta: 12000) {
+                delta xp coins rankUp oldRank { name } newRank { name } rewardCoins
+                ranksCrossed { rank { name } rewardCoins } achievementsUnlocked { code rewardXp rewardCoins } } }",
+            json!({}),
+        )
+        .await["awardXp"]
+        .clone();
+    let user = app
+        .ok(
+            "{ user(ref: {telegramId: \"1\"}) { xp coins rank { name } } }",
+            json!({}),
+        )
+        .await["user"]
+        .clone();
+    assert_eq!(res["delta"], 12000);
+    assert_eq!(
+        res["xp"], user["xp"],
+        "the final XP, achievement rewards included"
+    );
+    assert_eq!(res["coins"], user["coins"]);
+    assert_eq!(res["newRank"]["name"], user["rank"]["name"]);
+    assert_eq!(res["oldRank"]["name"], "Rank F I");
+    let unlocked = res["achievementsUnlocked"].as_array().unwrap();
+    assert!(unlocked.iter().any(|a| a["code"] == "tier_c"), "{res}");
+    let reward_xp: i64 = unlocked.iter().map(|a| a["rewardXp"].as_i64().unwrap()).sum();
+    assert_eq!(res["xp"].as_i64().unwrap(), 12000 + reward_xp);
+    let crossed = res["ranksCrossed"].as_array().unwrap();
+    assert_eq!(crossed.first().unwrap()["rank"]["name"], "Rank F II");
+    let paid: i64 = crossed.iter().map(|r| r["rewardCoins"].as_i64().unwrap()).sum();
+    assert_eq!(res["rewardCoins"].as_i64().unwrap(), paid);
+    let rank_ups = app
+        .event_types(&id)
+        .await
+        .iter()
+        .filter(|t| *t == "rank_up")
+        .count();
+    assert!(
+        rank_ups <= 2,
+        "one rank_up per XP change (the award, an unlock's reward): {rank_ups}"
+    );
+}
+
+/// A loss that lowers the rank writes one `rank_down`.
+#[tokio::test]
+async fn a_loss_that_lowers_the_rank_writes_rank_down() {
+    let app = TestApp::start().await;
+    let id = app.telegram_user("1", "a").await;
+    app.award("1", 300).await;
+    app.award("1", -250).await;
+    let types = app.event_types(&id).await;
+    assert_eq!(types.iter().filter(|t| *t == "rank_down").count(), 1, "{types:?}");
+    let down: serde_json::Value =
+        sqlx::query_scalar("SELECT data FROM cross_platform_events WHERE event_type = 'rank_down'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((&down["oldRankId"], &down["rankId"]), (&json!(3), &json!(1)));
 }
 
 #[tokio::test]

@@ -196,8 +196,12 @@ pub fn rank_rewards(world: &World, log: &[Logged]) {
     let mut accounts: HashMap<&str, i64> = HashMap::new();
     for e in log {
         match e.kind.as_str() {
-            "rank_up" if int(&e.data["rewardCoins"]) > 0 => {
-                *paid.entry((&e.user, int(&e.data["rankId"]))).or_default() += 1
+            "rank_up" => {
+                for crossed in e.data["ranksCrossed"].as_array().into_iter().flatten() {
+                    if int(&crossed["rewardCoins"]) > 0 {
+                        *paid.entry((&e.user, int(&crossed["rankId"]))).or_default() += 1;
+                    }
+                }
             }
             "accounts_merged" => *accounts.entry(&e.user).or_default() += 1,
             _ => {}
