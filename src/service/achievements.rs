@@ -56,7 +56,7 @@ pub async fn unlock_earned(
     let mut done = Unlocks::none(user);
     loop {
         let user = &done.user;
-        let standing = standing(state, &user);
+        let standing = standing(state, user);
         // Most changes earn nothing at all: then there is no need to read what is held.
         if !state
             .rules
