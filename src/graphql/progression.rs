@@ -34,6 +34,11 @@ impl DailyClaim {
     async fn freezes_used(&self) -> i32 {
         self.0.freezes_used
     }
+    /// The claim's whole effect: final XP and coins, the ranks crossed and the achievements
+    /// unlocked, with their rewards (null only for a retry of a claim made before this field).
+    async fn xp_change(&self) -> Option<XpChange> {
+        self.0.change.clone().map(XpChange)
+    }
 }
 
 /// A community-wide (no user) or personal XP boost.

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::Actor;
 use super::idempotency::Idempotency;
-use super::progress::{Note, apply_coins, apply_xp};
+use super::progress::{Note, XpChange, apply_coins, apply_xp};
 use super::unit;
 use crate::db::events::{self, NewEvent};
 use crate::db::users::{self, UserRow};
@@ -24,6 +24,10 @@ pub struct DailyClaim {
     pub reward_coins: i32,
     pub reward_xp: i32,
     pub freezes_used: i32,
+    /// The claim's whole effect on XP, coins and rank, with what it unlocked (results stored
+    /// before this field have none).
+    #[serde(default)]
+    pub change: Option<XpChange>,
 }
 
 pub fn zone_of(state: &AppState, user: &UserRow) -> Tz {
@@ -81,6 +85,7 @@ async fn claim_for(
     };
     events::append(tx, actor.key_id(), &[event]).await?;
     let note = Note::because(Some("daily"));
+    let mut change = XpChange::unchanged(&user);
     let mut current = saved;
     if outcome.reward_coins > 0 {
         current = apply_coins(tx, actor, source, &current, outcome.reward_coins, note)
@@ -88,17 +93,22 @@ async fn claim_for(
             .user;
     }
     if outcome.reward_xp > 0 {
-        current = apply_xp(tx, state, actor, source, &current, outcome.reward_xp, note)
-            .await?
-            .user;
+        let applied = apply_xp(tx, state, actor, source, &current, outcome.reward_xp, note).await?;
+        change = XpChange {
+            old_rank_id: user.rank_id,
+            ..applied.change
+        };
+        current = applied.user;
     }
-    super::achievements::unlock_earned(tx, state, actor, source, current).await?;
+    let unlocks = super::achievements::unlock_earned(tx, state, actor, source, current).await?;
+    let change = change.with_unlocks(unlocks);
     Ok(DailyClaim {
         user_id: user.id,
         streak: outcome.streak,
         reward_coins: outcome.reward_coins,
         reward_xp: outcome.reward_xp,
         freezes_used: outcome.freezes_used,
+        change: Some(change),
     })
 }
 

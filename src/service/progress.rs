@@ -58,6 +58,21 @@ pub struct Unlocked {
 }
 
 impl XpChange {
+    /// No XP change at all, for a user as they are (a result that still reports unlocks).
+    pub fn unchanged(user: &UserRow) -> XpChange {
+        XpChange {
+            user_id: user.id,
+            delta: 0,
+            xp: user.xp,
+            coins: user.coins,
+            old_rank_id: user.rank_id,
+            new_rank_id: user.rank_id,
+            reward_coins: 0,
+            ranks_crossed: Vec::new(),
+            achievements_unlocked: Vec::new(),
+        }
+    }
+
     /// The change, then what unlocking achievements added to the same transaction.
     pub fn with_unlocks(mut self, unlocks: super::achievements::Unlocks) -> XpChange {
         self.xp = unlocks.user.xp;

@@ -256,3 +256,32 @@ async fn concurrent_awards_lose_nothing_and_pay_each_rank_once() {
         "each award saw its own increment"
     );
 }
+
+/// A daily claim answers for its whole transaction too: its XP and coins included.
+#[tokio::test]
+async fn a_daily_claim_answers_for_its_whole_transaction() {
+    let app = TestApp::start().await;
+    app.telegram_user("1", "a").await;
+    app.award("1", 90).await;
+    let res = app
+        .ok(
+            "mutation { claimDaily(user: {telegramId: \"1\"}) { rewardXp rewardCoins
+                xpChange { delta xp coins rankUp ranksCrossed { rank { id } rewardCoins } } } }",
+            json!({}),
+        )
+        .await["claimDaily"]
+        .clone();
+    let user = app
+        .ok("{ user(ref: {telegramId: \"1\"}) { xp coins } }", json!({}))
+        .await["user"]
+        .clone();
+    let change = &res["xpChange"];
+    assert_eq!((&change["xp"], &change["coins"]), (&user["xp"], &user["coins"]));
+    assert_eq!(change["delta"], res["rewardXp"]);
+    // 90 + 20 crosses F II (100, 50 coins).
+    assert_eq!(change["rankUp"], true);
+    assert_eq!(
+        change["ranksCrossed"],
+        json!([{ "rank": { "id": 2 }, "rewardCoins": 50 }])
+    );
+}
