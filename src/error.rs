@@ -19,8 +19,26 @@ pub enum AppError {
     RateLimited {
         retry_after_secs: u64,
     },
-    /// Logged in full where it is converted; clients see only "internal error".
-    Internal(String),
+    /// Logged in full, with its source, where it is converted; clients see only "internal
+    /// error".
+    Internal(Internal),
+}
+
+/// What went wrong inside: a description for operators, and the error that caused it (kept
+/// for the log rather than flattened into the text).
+#[derive(Debug, Clone)]
+pub struct Internal {
+    pub detail: String,
+    pub source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+impl std::fmt::Display for Internal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.source {
+            Some(source) => write!(f, "{}: {source}", self.detail),
+            None => f.write_str(&self.detail),
+        }
+    }
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -62,7 +80,7 @@ impl AppError {
     /// For operators (logs, the command line): the full detail, internal ones included.
     pub fn public_message_or_detail(&self) -> String {
         match self {
-            AppError::Internal(detail) => detail.clone(),
+            AppError::Internal(internal) => internal.to_string(),
             other => other.public_message(),
         }
     }
@@ -72,14 +90,21 @@ impl AppError {
     }
 
     pub fn internal(context: impl std::fmt::Display) -> AppError {
-        AppError::Internal(context.to_string())
+        AppError::Internal(Internal {
+            detail: context.to_string(),
+            source: None,
+        })
     }
 }
 
 impl ErrorExtensions for AppError {
     fn extend(&self) -> async_graphql::Error {
-        if let AppError::Internal(detail) = self {
-            tracing::error!(%detail, "internal error");
+        if let AppError::Internal(internal) = self {
+            let source = internal
+                .source
+                .as_deref()
+                .map(|s| s as &(dyn std::error::Error + 'static));
+            tracing::error!(detail = %internal.detail, error = source, "internal error");
         }
         async_graphql::Error::new(self.public_message()).extend_with(|_, e| {
             e.set("code", self.code());
@@ -98,9 +123,14 @@ impl From<AppError> for async_graphql::Error {
     }
 }
 
-/// Constraint violations become the domain errors they mean; anything else is internal.
+/// Constraint violations and missing rows become the domain errors they mean; anything else
+/// is internal, its source kept for the log.
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::RowNotFound = e {
+            // A row that an expected race removed (a merge) between reading and writing it.
+            return AppError::NotFound("the record no longer exists".into());
+        }
         if let sqlx::Error::Database(db) = &e {
             let constraint = db.constraint().unwrap_or_default();
             match db.code().as_deref() {
@@ -111,7 +141,10 @@ impl From<sqlx::Error> for AppError {
                 _ => {}
             }
         }
-        AppError::Internal(format!("database: {e}"))
+        AppError::Internal(Internal {
+            detail: "database".into(),
+            source: Some(std::sync::Arc::new(e)),
+        })
     }
 }
 
@@ -129,6 +162,7 @@ fn check_message(constraint: &str) -> String {
     match constraint {
         "unified_users_coins_check" => "coins would go below 0".into(),
         "unified_users_xp_check" => "xp would go below 0".into(),
+        "unified_users_canonical_ids" => "platform ids must not start with 0".into(),
         _ => "the change breaks a data rule".into(),
     }
 }
@@ -136,6 +170,18 @@ fn check_message(constraint: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_row_is_not_found_and_other_failures_keep_their_source() {
+        assert_eq!(AppError::from(sqlx::Error::RowNotFound).code(), "NOT_FOUND");
+        let e = AppError::from(sqlx::Error::PoolTimedOut);
+        let AppError::Internal(internal) = &e else {
+            panic!("{e:?}")
+        };
+        assert!(internal.source.is_some(), "the source is kept for the log");
+        assert_eq!(e.public_message(), "internal error", "and never shown to clients");
+        assert!(e.public_message_or_detail().contains("pool timed out"));
+    }
 
     #[test]
     fn internal_errors_hide_their_detail() {
