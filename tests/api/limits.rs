@@ -290,7 +290,7 @@ mod socket {
             "query": "subscription { events(filter: {types: [XP_CHANGE, XP_CHANGE], platforms: [TELEGRAM, TELEGRAM]}) { type } }"}});
         s.send(Message::text(twice.to_string())).await.unwrap();
         app.wait_subscribers(1).await;
-        let types = vec!["XP_CHANGE"; 13].join(", ");
+        let types = vec!["XP_CHANGE"; ttfd::domain::EventType::ALL.len() + 1].join(", ");
         let long = json!({"type": "subscribe", "id": "2", "payload": {
             "query": format!("subscription {{ events(filter: {{types: [{types}]}}) {{ type }} }}")}});
         s.send(Message::text(long.to_string())).await.unwrap();

@@ -1,0 +1,200 @@
+//! What a client sends on an open connection: `connection_init`, pings, subscriptions and
+//! their end; and the operations they start, each in its own task.
+
+use std::sync::Arc;
+
+use async_graphql::Variables;
+use futures_util::StreamExt;
+use serde_json::{Map, Value, json};
+
+use super::protocol::{Params, Protocol, error_message, next_message, presented_secret, request_from};
+use super::{Close, Outgoing, Session};
+use crate::error::AppError;
+use crate::graphql::loaders::Loaders;
+use crate::graphql::phases::RequestPhase;
+use crate::limits::{Caller, Place};
+use crate::service::Actor;
+
+impl Session {
+    /// A control message. The queue only fills when the client stopped reading while still
+    /// sending: then the message is dropped and the writer's timeout ends the connection.
+    async fn send(&self, value: Value) {
+        let _ = self.control.try_send(Outgoing::Text(value.to_string()));
+    }
+
+    pub(super) async fn handle(&mut self, text: &str) -> Result<(), Close> {
+        const INVALID: Close = Close(4400, "Invalid message received");
+        let Ok(Value::Object(mut msg)) = serde_json::from_str::<Value>(text) else {
+            return Err(INVALID);
+        };
+        let Some(Value::String(kind)) = msg.remove("type") else {
+            return Err(INVALID);
+        };
+        match (self.protocol, kind.as_str()) {
+            (_, "connection_init") => {
+                if self.init_received {
+                    return Err(Close(4429, "Too many initialisation requests"));
+                }
+                self.init_received = true;
+                let payload = match msg.remove("payload") {
+                    None | Some(Value::Null) => Map::new(),
+                    Some(Value::Object(m)) => m,
+                    Some(_) => return Err(INVALID),
+                };
+                if let Some(secret) = presented_secret(&payload) {
+                    // Follow key changes before verifying: a revocation that lands while the
+                    // key is being verified is then still heard, and re-checked.
+                    self.key_changes = Some(self.state.app.keys.changes());
+                    let Ok(key) = self.state.app.keys.verify(secret).await else {
+                        // A refused key costs its address, as over HTTP: guessing keys over
+                        // websockets is no cheaper.
+                        if let Some(ip) = self.peer {
+                            let _ = self.state.limits.check(&Caller::Address(ip)).await;
+                        }
+                        return Err(Close(4403, "Forbidden"));
+                    };
+                    self.actor = Actor { key: Some(key) };
+                }
+                self.acked = true;
+                self.send(json!({ "type": "connection_ack" })).await;
+                if self.protocol == Protocol::Legacy {
+                    self.send(json!({ "type": "ka" })).await;
+                }
+                Ok(())
+            }
+            (Protocol::TransportWs, "ping") => {
+                let mut pong = json!({ "type": "pong" });
+                if let Some(payload) = msg.remove("payload") {
+                    pong["payload"] = payload;
+                }
+                self.send(pong).await;
+                Ok(())
+            }
+            (Protocol::TransportWs, "pong") => Ok(()),
+            (Protocol::TransportWs, "subscribe") | (Protocol::Legacy, "start") => {
+                let Some(Value::String(id)) = msg.remove("id") else {
+                    return Err(INVALID);
+                };
+                let Some(Value::Object(payload)) = msg.remove("payload") else {
+                    return Err(INVALID);
+                };
+                if !self.acked {
+                    return Err(Close(4401, "Unauthorized"));
+                }
+                if self.operations.contains_key(&id) {
+                    // The spec's reason names the id; a static reason keeps frames small.
+                    return Err(Close(4409, "Subscriber for this id already exists"));
+                }
+                let request = request_from(payload).ok_or(INVALID)?;
+                if self.operations.len() >= self.config.max_operations {
+                    let message = format!("at most {} operations per connection", self.config.max_operations);
+                    self.send_error(
+                        &id,
+                        vec![json!({ "message": message, "extensions": { "code": "RATE_LIMITED" } })],
+                    )
+                    .await;
+                    return Ok(());
+                }
+                // Operations on an open socket never pass the HTTP layer: count them here.
+                match self.admit().await {
+                    Ok(place) => self.start(id, request, place),
+                    Err(e) => {
+                        let error = async_graphql::Error::from(e).into_server_error(Default::default());
+                        let error = serde_json::to_value(error).unwrap_or(Value::Null);
+                        self.send_error(&id, vec![error]).await;
+                    }
+                }
+                Ok(())
+            }
+            (Protocol::TransportWs, "complete") | (Protocol::Legacy, "stop") => {
+                let Some(Value::String(id)) = msg.remove("id") else {
+                    return Err(INVALID);
+                };
+                if let Some((_, handle)) = self.operations.remove(&id) {
+                    handle.abort();
+                    if self.protocol == Protocol::Legacy {
+                        self.send(json!({ "type": "complete", "id": id })).await;
+                    }
+                }
+                Ok(())
+            }
+            (Protocol::Legacy, "connection_terminate") => Err(Close(1000, "Normal closure")),
+            _ => Err(INVALID),
+        }
+    }
+
+    async fn send_error(&self, id: &str, errors: Vec<Value>) {
+        let _ = self
+            .control
+            .try_send(Outgoing::Text(error_message(self.protocol, id, errors)));
+    }
+
+    /// Counts an operation against the caller's rate limit and takes one of the caller's
+    /// subscription places (a key's, or the address's without a key), held until the
+    /// operation ends.
+    async fn admit(&self) -> Result<Option<Place<Caller>>, AppError> {
+        let caller = match (self.actor.key_id(), self.peer) {
+            (Some(id), _) => Caller::Key(id),
+            (None, Some(ip)) => Caller::Address(ip),
+            (None, None) => return Ok(None),
+        };
+        let limits = &self.state.limits;
+        limits.check(&caller).await?;
+        limits.hold_subscription(caller).map(Some)
+    }
+
+    fn start(&mut self, id: String, params: Params, place: Option<Place<Caller>>) {
+        self.generation += 1;
+        let generation = self.generation;
+        let phase = Arc::new(RequestPhase {
+            operation_name: params.operation_name.clone(),
+            ..RequestPhase::default()
+        });
+        let mut request = async_graphql::Request::new(params.query)
+            .variables(Variables::from_json(Value::Object(params.variables)))
+            .data(phase.clone())
+            .data(Loaders::uncached(&self.state.app))
+            .data(self.actor.clone());
+        if let Some(name) = params.operation_name {
+            request = request.operation_name(name);
+        }
+        let schema = self.state.schema.clone();
+        let out = self.out.clone();
+        let done = self.done.clone();
+        let protocol = self.protocol;
+        let task_id = id.clone();
+        let task = tokio::spawn(async move {
+            let _place = place;
+            let id = task_id;
+            let mut responses = schema.execute_stream(request);
+            while let Some(response) = responses.next().await {
+                let message = if phase.rejected() {
+                    // Rejected before execution (parse or validation): `error`, and no
+                    // `complete` in graphql-transport-ws.
+                    let errors = response
+                        .errors
+                        .iter()
+                        .filter_map(|e| serde_json::to_value(e).ok())
+                        .collect();
+                    let _ = out
+                        .send(Outgoing::Text(error_message(protocol, &id, errors)))
+                        .await;
+                    let _ = done.send((id, generation));
+                    return;
+                } else {
+                    next_message(protocol, &id, &response)
+                };
+                if out.send(Outgoing::Text(message)).await.is_err() {
+                    return;
+                }
+            }
+            let _ = out
+                .send(Outgoing::Text(
+                    json!({ "type": "complete", "id": id }).to_string(),
+                ))
+                .await;
+            let _ = done.send((id, generation));
+        });
+        self.operations.insert(id, (generation, task.abort_handle()));
+    }
+}
