@@ -1,0 +1,162 @@
+//! `ttfd import`: a platform's existing users into unified accounts.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use clap::Args;
+
+use super::{Database, DbArgs, RulesArgs};
+use crate::state::AppState;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub(super) enum ImportSource {
+    Telegram,
+    Discord,
+    Website,
+    /// A MEE6 leaderboard export (JSON), as Discord users.
+    Mee6,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub(super) enum XpMerge {
+    /// Add the record's XP to the account's: each platform's activity counts.
+    Sum,
+    /// Keep the larger: for a platform that mirrored another's XP.
+    Max,
+}
+
+#[derive(Args, Debug)]
+pub(super) struct ImportArgs {
+    #[arg(value_enum)]
+    source: ImportSource,
+    /// CSV with a header row, JSON Lines, or (mee6) the export's JSON.
+    file: PathBuf,
+    /// csv or jsonl; by default from the file's extension.
+    #[arg(long)]
+    format: Option<String>,
+    /// Report what would happen and write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Import the valid rows even when some are rejected (they are listed).
+    #[arg(long)]
+    skip_invalid: bool,
+    /// How a record's XP meets an existing account's.
+    #[arg(long, value_enum, default_value_t = XpMerge::Sum)]
+    xp: XpMerge,
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    rules: RulesArgs,
+}
+
+/// Exit status of an import stopped by bad rows (nothing written).
+const IMPORT_REJECTED: u8 = 2;
+
+pub(super) async fn run(args: ImportArgs) -> anyhow::Result<()> {
+    use crate::domain::import::{Source, XpPolicy};
+    use crate::service::import::{self, files};
+    let source = match args.source {
+        ImportSource::Telegram => Source::Telegram,
+        ImportSource::Discord => Source::Discord,
+        ImportSource::Website => Source::Website,
+        ImportSource::Mee6 => Source::Mee6,
+    };
+    let format = files::Format::choose(source, args.format.as_deref(), &args.file).map_err(|e| anyhow!(e))?;
+    let config = args.rules.state_config()?;
+    let file =
+        std::fs::File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    // Drawn only on a terminal.
+    let bar = indicatif::ProgressBar::new(size).with_style(
+        indicatif::ProgressStyle::with_template("{msg:24} [{bar:40}] {bytes}/{total_bytes} {elapsed}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message("reading");
+    let parsed = files::read(source, format, std::io::BufReader::new(file), &|bytes| {
+        bar.set_position(bytes)
+    })
+    .map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("a valid template"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+
+    let database = Database::open(&args.db).await?;
+    let result = async {
+        let state = AppState::start(database.pool.clone(), &config)
+            .await
+            .map_err(|e| anyhow!(e.public_message_or_detail()))?;
+        let options = import::Options {
+            source,
+            policy: match args.xp {
+                XpMerge::Sum => XpPolicy::Sum,
+                XpMerge::Max => XpPolicy::Max,
+            },
+            dry_run: args.dry_run,
+            skip_invalid: args.skip_invalid,
+        };
+        let report = import::run(&state, parsed, &options, &|phase| {
+            bar.set_message(phase.to_owned())
+        })
+        .await;
+        state.close().await;
+        report.map_err(|e| anyhow!(e.public_message_or_detail()))
+    }
+    .await;
+    bar.finish_and_clear();
+    database.close().await;
+    let report = result?;
+    print_import_report(&report, source, args.dry_run);
+    if !report.written && !report.rejected.is_empty() && !args.skip_invalid && !args.dry_run {
+        eprintln!(
+            "error: nothing was imported: {} row(s) rejected. Fix them, or pass --skip-invalid to import the rest.",
+            report.rejected.len()
+        );
+        std::process::exit(i32::from(IMPORT_REJECTED));
+    }
+    Ok(())
+}
+
+fn print_import_report(
+    report: &crate::service::import::Report,
+    source: crate::domain::import::Source,
+    dry_run: bool,
+) {
+    let unit = if source == crate::domain::import::Source::Mee6 {
+        "player"
+    } else {
+        "line"
+    };
+    if !report.unknown_columns.is_empty() {
+        println!(
+            "unknown columns (not imported): {}",
+            report.unknown_columns.join(", ")
+        );
+    }
+    const SHOWN: usize = 1000;
+    for r in report.rejected.iter().take(SHOWN) {
+        println!("rejected {unit} {}: {}", r.line, r.reason);
+    }
+    if report.rejected.len() > SHOWN {
+        println!("... and {} more rejected rows", report.rejected.len() - SHOWN);
+    }
+    let verb = if report.written {
+        "imported"
+    } else if dry_run {
+        "dry run, nothing written"
+    } else {
+        "nothing written"
+    };
+    println!(
+        "{} rows: {} created, {} updated, {} linked, {} merged, {} unchanged, {} rejected ({verb})",
+        report.rows,
+        report.created,
+        report.updated,
+        report.linked,
+        report.merged,
+        report.unchanged,
+        report.rejected.len()
+    );
+}
