@@ -2,6 +2,7 @@
 //! website, with XP, coins, ranks and live cross-platform events, served over GraphQL.
 
 pub mod auth;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod cli;
 pub mod db;

@@ -73,6 +73,7 @@ enum Command {
     /// Import a platform's existing users into unified accounts (see README, Legacy import).
     Import(ImportArgs),
     /// Benchmarks (see README).
+    #[cfg(feature = "bench")]
     Bench {
         #[command(subcommand)]
         bench: BenchCommand,
@@ -110,6 +111,7 @@ impl RulesArgs {
     }
 }
 
+#[cfg(feature = "bench")]
 #[derive(Subcommand, Debug)]
 enum BenchCommand {
     /// Subscription fan-out: N subscriptions, mutations at a fixed rate, delivery latency and
@@ -197,6 +199,7 @@ pub fn main() -> ExitCode {
                 database.close().await;
                 result
             }
+            #[cfg(feature = "bench")]
             Command::Bench { bench, db } => {
                 let database = Database::open(&db).await?;
                 let (pool, url) = (&database.pool, database.url.as_str());
