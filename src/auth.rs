@@ -1,6 +1,7 @@
 //! API keys: secrets, verification and the per-process cache. A key change in the database
 //! (revocation) reaches every server through NOTIFY and drops the cached entry at once; open
-//! websockets of a revoked key are told through `revocations()`.
+//! websockets follow key changes through `changes()`. The cache counts changes, so a lookup
+//! that was under way when a key changed does not cache what it read.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

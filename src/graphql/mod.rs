@@ -1,5 +1,6 @@
-//! The GraphQL schema: types, resolvers, loaders. Resolvers check arguments, call `service`
-//! and shape the result; nothing more.
+//! The GraphQL schema: types, resolvers, loaders. Resolvers check arguments and access, call
+//! `service` for every change, and shape the result; reads that are one statement call `db`
+//! (or a loader) directly.
 
 mod events;
 mod ledger;
@@ -36,7 +37,8 @@ pub struct Mutation(
 
 pub type TtfdSchema = Schema<Query, Mutation, Subscription>;
 
-/// Largest page any list field returns.
+/// Largest page of the leaderboard and of an ended season's standings (other lists have their
+/// own bounds, stated on each field).
 pub const MAX_PAGE: i32 = 100;
 
 /// The schema without runtime data: enough to print the SDL.
