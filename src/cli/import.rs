@@ -83,7 +83,8 @@ pub(super) async fn run(args: ImportArgs) -> anyhow::Result<()> {
     );
     bar.enable_steady_tick(Duration::from_millis(120));
 
-    let database = Database::open(&args.db).await?;
+    // Its bulk statements are long by nature: it logs its phases and their durations instead.
+    let database = Database::open_for(&args.db, super::Statements::Bulk).await?;
     let result = async {
         let state = AppState::start(database.pool.clone(), &config)
             .await

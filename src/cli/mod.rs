@@ -9,9 +9,11 @@ mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Parser, Subcommand};
+use sqlx::ConnectOptions;
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 use tracing_subscriber::EnvFilter;
@@ -244,8 +246,21 @@ pub struct Database {
     owned: Option<OwnedPostgres>,
 }
 
+/// What a command's statements are expected to take: a server's should be quick, so a slow one
+/// is news (a warning with its SQL); a bulk command's are long by nature and it logs its own
+/// phases with their durations, so its slow statements are logged at debug only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Statements {
+    Quick,
+    Bulk,
+}
+
 impl Database {
     pub async fn open(args: &DbArgs) -> anyhow::Result<Database> {
+        Database::open_for(args, Statements::Quick).await
+    }
+
+    pub async fn open_for(args: &DbArgs, statements: Statements) -> anyhow::Result<Database> {
         let (options, url, owned) = match &args.database_url {
             Some(url) => {
                 let options = url
@@ -267,9 +282,20 @@ impl Database {
                 (pg.connect_options("ttfd"), url, Some(pg))
             }
         };
+        let options = match statements {
+            Statements::Quick => options,
+            Statements::Bulk => options.log_slow_statements(log::LevelFilter::Debug, Duration::from_secs(1)),
+        };
         let ready = async {
-            // Migrations run on their own connection, free of the statement timeout.
-            let migrator = db::connect(options.clone(), 1).await?;
+            // Migrations run on their own connection, free of the statement timeout; a long one
+            // is expected, and logged at info.
+            let migrator = db::connect(
+                options
+                    .clone()
+                    .log_slow_statements(log::LevelFilter::Info, Duration::from_secs(1)),
+                1,
+            )
+            .await?;
             let migrated = db::migrate(&migrator).await;
             migrator.close().await;
             migrated?;
