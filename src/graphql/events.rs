@@ -6,6 +6,7 @@ use async_graphql::{Context, ID, InputObject, Json, Object, Result, SimpleObject
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 
+use super::limits;
 use super::types::{PageInfo, User, actor, state};
 use crate::db::events::{self, EventFilter as Filter, EventRow};
 use crate::db::users;
@@ -14,8 +15,6 @@ use crate::domain::{EventType, Platform};
 use crate::error::AppError;
 use crate::events::{LiveEvent, subscribe};
 use crate::service::events::{self as pull, cursor};
-
-pub const MAX_HISTORY_PAGE: i32 = 500;
 
 #[derive(InputObject, Default)]
 #[graphql(name = "EventFilter")]
@@ -212,27 +211,20 @@ pub struct EventQuery;
 #[Object]
 impl EventQuery {
     /// The event history, oldest first.
-    #[graphql(
-        complexity = "last.or(first).unwrap_or(50).clamp(0, MAX_HISTORY_PAGE) as usize * child_complexity"
-    )]
+    #[graphql(complexity = "limits::HISTORY.cost(last.or(first)) * child_complexity")]
     async fn events(
         &self,
         ctx: &Context<'_>,
         filter: Option<EventFilterInput>,
-        #[graphql(default = 50)] first: Option<i32>,
+        #[graphql(default_with = "Some(limits::HISTORY.default)")] first: Option<i32>,
         after: Option<String>,
         #[graphql(
             desc = "The newest `last` events instead (still oldest first); pass the page's endCursor as `after` to a subscription to follow on from them."
         )]
         last: Option<i32>,
     ) -> Result<EventConnection> {
-        let size = last.or(first).unwrap_or(50);
-        if !(1..=MAX_HISTORY_PAGE).contains(&size) {
-            let which = if last.is_some() { "last" } else { "first" };
-            return Err(
-                AppError::invalid(format!("{which} must be between 1 and {MAX_HISTORY_PAGE}")).into(),
-            );
-        }
+        let which = if last.is_some() { "last" } else { "first" };
+        let size = limits::HISTORY.take(which, last.or(first))? as i32;
         let filter = self::filter(filter)?;
         let (rows, has_next_page) = if last.is_some() {
             if after.is_some() {
@@ -275,29 +267,31 @@ impl EventQuery {
     }
 
     /// Admin: the pull consumers by name, `first` (at most 1000) after the name `after`.
-    #[graphql(complexity = "first.unwrap_or(100).clamp(0, pull::MAX_PENDING) as usize * child_complexity")]
+    #[graphql(complexity = "limits::CONSUMERS.cost(first) * child_complexity")]
     async fn consumers(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 100)] first: Option<i32>,
+        #[graphql(default_with = "Some(limits::CONSUMERS.default)")] first: Option<i32>,
         after: Option<String>,
     ) -> Result<Vec<Consumer>> {
         actor(ctx).authorize(&Action::Administer)?;
-        let rows = pull::list(state(ctx), after.as_deref(), first.unwrap_or(100)).await?;
+        let first = limits::CONSUMERS.take("first", first)?;
+        let rows = pull::list(state(ctx), after.as_deref(), first).await?;
         Ok(rows.into_iter().map(Consumer).collect())
     }
 
     /// Events after the consumer's acknowledged position, oldest first. A consumer that never
     /// acknowledged starts at the oldest retained event.
-    #[graphql(complexity = "first.unwrap_or(100).clamp(0, pull::MAX_PENDING) as usize * child_complexity")]
+    #[graphql(complexity = "limits::PENDING.cost(first) * child_complexity")]
     async fn pending_events(
         &self,
         ctx: &Context<'_>,
         consumer: String,
-        #[graphql(default = 100)] first: Option<i32>,
+        #[graphql(default_with = "Some(limits::PENDING.default)")] first: Option<i32>,
     ) -> Result<Vec<Event>> {
         actor(ctx).authorize(&Action::PullEvents)?;
-        let rows = pull::pending(state(ctx), actor(ctx), &consumer, first.unwrap_or(100)).await?;
+        let first = limits::PENDING.take("first", first)?;
+        let rows = pull::pending(state(ctx), actor(ctx), &consumer, first).await?;
         let user_selected = ctx.look_ahead().field("user").exists();
         wrap(ctx, rows, user_selected).await
     }

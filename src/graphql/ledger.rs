@@ -98,19 +98,16 @@ pub struct LedgerQuery;
 #[Object]
 impl LedgerQuery {
     /// Admin: a user's XP and coin changes, oldest first (at most `first`, 500).
-    #[graphql(complexity = "first.unwrap_or(50).clamp(0, 500) as usize * child_complexity")]
+    #[graphql(complexity = "super::limits::LEDGER.cost(first) * child_complexity")]
     async fn ledger(
         &self,
         ctx: &Context<'_>,
         user: UserRef,
-        #[graphql(default = 50)] first: Option<i32>,
+        #[graphql(default_with = "Some(super::limits::LEDGER.default)")] first: Option<i32>,
         after: Option<String>,
     ) -> Result<LedgerConnection> {
         actor(ctx).authorize(&Action::Administer)?;
-        let first = first.unwrap_or(50);
-        if !(1..=500).contains(&first) {
-            return Err(AppError::invalid("first must be between 1 and 500").into());
-        }
+        let first = super::limits::LEDGER.take("first", first)? as i32;
         let key = user.key()?;
         let user = users::find(&state(ctx).pool, &key)
             .await?

@@ -4,6 +4,7 @@
 
 mod events;
 mod ledger;
+pub mod limits;
 mod linking;
 pub mod loaders;
 mod mutation;
@@ -37,17 +38,13 @@ pub struct Mutation(
 
 pub type TtfdSchema = Schema<Query, Mutation, Subscription>;
 
-/// Largest page of the leaderboard and of an ended season's standings (other lists have their
-/// own bounds, stated on each field).
-pub const MAX_PAGE: i32 = 100;
-
 /// The schema without runtime data: enough to print the SDL.
 pub fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query::default(), Mutation::default(), Subscription)
-        .limit_depth(16)
-        .limit_complexity(20_000)
-        .limit_recursive_depth(32)
-        .limit_directives(16)
+        .limit_depth(limits::DEPTH)
+        .limit_complexity(limits::COMPLEXITY)
+        .limit_recursive_depth(limits::RECURSIVE_DEPTH)
+        .limit_directives(limits::DIRECTIVES_PER_FIELD)
         .extension(phases::Phases::default())
 }
 

@@ -3,6 +3,7 @@
 use async_graphql::{Context, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
+use super::limits;
 use super::types::{User, UserRef, actor, loaders, state};
 use super::xp_change::XpChange;
 use crate::db::boosts::{self, BoostRow};
@@ -111,20 +112,6 @@ impl SeasonStanding {
     }
 }
 
-/// The longest `seasons` and `xpBoosts` lists one request reads.
-pub const MAX_LIST: i32 = 500;
-
-fn checked_first(first: Option<i32>, default: i32) -> Result<i64, AppError> {
-    let first = first.unwrap_or(default);
-    if (1..=MAX_LIST).contains(&first) {
-        Ok(i64::from(first))
-    } else {
-        Err(AppError::invalid(format!(
-            "first must be between 1 and {MAX_LIST}"
-        )))
-    }
-}
-
 #[derive(Default)]
 pub struct ProgressionQuery;
 
@@ -132,14 +119,14 @@ pub struct ProgressionQuery;
 impl ProgressionQuery {
     /// Seasons, oldest first (the current one last): `first` (at most 500) after the season
     /// with id `after`.
-    #[graphql(complexity = "first.unwrap_or(100).clamp(0, MAX_LIST) as usize * child_complexity")]
+    #[graphql(complexity = "limits::SEASONS.cost(first) * child_complexity")]
     async fn seasons(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 100)] first: Option<i32>,
+        #[graphql(default_with = "Some(limits::SEASONS.default)")] first: Option<i32>,
         after: Option<i32>,
     ) -> Result<Vec<Season>> {
-        let first = checked_first(first, 100)?;
+        let first = limits::SEASONS.take("first", first)?;
         Ok(seasons::list(&state(ctx).pool, after.unwrap_or(0), first)
             .await?
             .into_iter()
@@ -148,18 +135,15 @@ impl ProgressionQuery {
     }
 
     /// The frozen final standings of an ended season, best first (at most `first`, 100).
-    #[graphql(complexity = "first.unwrap_or(50).clamp(0, super::MAX_PAGE) as usize * child_complexity")]
+    #[graphql(complexity = "limits::SEASON_STANDINGS.cost(first) * child_complexity")]
     async fn season_standings(
         &self,
         ctx: &Context<'_>,
         season: i32,
-        #[graphql(default = 50)] first: Option<i32>,
+        #[graphql(default_with = "Some(limits::SEASON_STANDINGS.default)")] first: Option<i32>,
         after: Option<String>,
     ) -> Result<Vec<SeasonStanding>> {
-        let first = first.unwrap_or(50);
-        if !(1..=super::MAX_PAGE).contains(&first) {
-            return Err(AppError::invalid(format!("first must be between 1 and {}", super::MAX_PAGE)).into());
-        }
+        let first = limits::SEASON_STANDINGS.take("first", first)?;
         let after = after
             .map(|a| {
                 let (xp, id) = a.split_once(':')?;
@@ -176,7 +160,7 @@ impl ProgressionQuery {
                 AppError::invalid("this season has not ended: see leaderboard(scope: SEASON)").into(),
             );
         }
-        let page = seasons::standings(pool, season, after, i64::from(first)).await?;
+        let page = seasons::standings(pool, season, after, first).await?;
         let xps: Vec<i32> = page.rows.iter().map(|(_, xp)| *xp).collect();
         let positions = positions_from_head(page.above, page.holding_first, &xps);
         Ok(page
@@ -195,14 +179,14 @@ impl ProgressionQuery {
     }
 
     /// Admin: boosts in force or still to come, soonest first (at most `first`, 500).
-    #[graphql(complexity = "first.unwrap_or(100).clamp(0, MAX_LIST) as usize * child_complexity")]
+    #[graphql(complexity = "limits::BOOSTS.cost(first) * child_complexity")]
     async fn xp_boosts(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 100)] first: Option<i32>,
+        #[graphql(default_with = "Some(limits::BOOSTS.default)")] first: Option<i32>,
     ) -> Result<Vec<XpBoost>> {
         actor(ctx).authorize(&Action::Administer)?;
-        let first = checked_first(first, 100)?;
+        let first = limits::BOOSTS.take("first", first)?;
         Ok(boosts::current(&state(ctx).pool, first)
             .await?
             .into_iter()

@@ -1,6 +1,6 @@
 use async_graphql::{Context, Object, Result};
 
-use super::MAX_PAGE;
+use super::limits;
 use super::types::{
     Achievement, LeaderboardConnection, LeaderboardEdge, LeaderboardEntry, LeaderboardScope, PageInfo, User,
     UserRef, actor, loaders, state,
@@ -48,11 +48,11 @@ impl CoreQuery {
     }
 
     /// Users by score, best first; ties share a position and keep a stable order.
-    #[graphql(complexity = "first.unwrap_or(10).clamp(0, MAX_PAGE) as usize * child_complexity")]
+    #[graphql(complexity = "limits::LEADERBOARD.cost(first) * child_complexity")]
     async fn leaderboard(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 10)] first: Option<i32>,
+        #[graphql(default_with = "Some(limits::LEADERBOARD.default)")] first: Option<i32>,
         after: Option<String>,
         #[graphql(default_with = "Some(LeaderboardScope::AllTime)")] scope: Option<LeaderboardScope>,
         #[graphql(
@@ -60,11 +60,8 @@ impl CoreQuery {
         )]
         around: Option<UserRef>,
     ) -> Result<LeaderboardConnection> {
-        let first = first.unwrap_or(10);
+        let first = limits::LEADERBOARD.take("first", first)? as i32;
         let scope = scope.unwrap_or(LeaderboardScope::AllTime);
-        if !(1..=MAX_PAGE).contains(&first) {
-            return Err(AppError::invalid(format!("first must be between 1 and {MAX_PAGE}")).into());
-        }
         let board = Board::from(scope);
         let after = after
             .map(|c| {

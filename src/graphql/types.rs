@@ -12,9 +12,6 @@ use crate::error::AppError;
 use crate::service::{Actor, progress};
 use crate::state::AppState;
 
-/// The most ended seasons one `User.seasonStandings` lists.
-pub const MAX_STANDINGS: i32 = 100;
-
 /// Exactly one field set. `id` is the unified user id.
 #[derive(OneofObject, Clone, Debug)]
 pub enum UserRef {
@@ -226,17 +223,14 @@ impl User {
     }
     /// Final standings of the ended seasons the user scored in, the most recent `first` (at
     /// most 100), oldest first.
-    #[graphql(complexity = "first.unwrap_or(20).clamp(0, MAX_STANDINGS) as usize * child_complexity")]
+    #[graphql(complexity = "super::limits::USER_STANDINGS.cost(first) * child_complexity")]
     async fn season_standings(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: Option<i32>,
+        #[graphql(default_with = "Some(super::limits::USER_STANDINGS.default)")] first: Option<i32>,
     ) -> Result<Vec<super::progression::SeasonStanding>> {
-        let first = first.unwrap_or(20);
-        if !(1..=MAX_STANDINGS).contains(&first) {
-            return Err(AppError::invalid(format!("first must be between 1 and {MAX_STANDINGS}")).into());
-        }
-        let rows = crate::db::seasons::of_user(&state(ctx).pool, self.0.id, i64::from(first)).await?;
+        let first = super::limits::USER_STANDINGS.take("first", first)?;
+        let rows = crate::db::seasons::of_user(&state(ctx).pool, self.0.id, first).await?;
         Ok(rows.into_iter().map(super::progression::SeasonStanding).collect())
     }
     /// All-time leaderboard position, 1 = most xp; ties share a position.

@@ -9,7 +9,6 @@ use crate::domain::cursor::EventCursor;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
-pub const MAX_PENDING: i32 = 1000;
 /// Consumers one owner may have: names are client-chosen, rows must not grow without bound.
 pub const MAX_CONSUMERS_PER_OWNER: i64 = 100;
 
@@ -48,17 +47,12 @@ pub async fn pending(
     state: &AppState,
     actor: &Actor,
     consumer: &str,
-    first: i32,
+    limit: i64,
 ) -> AppResult<Vec<EventRow>> {
     let consumer = consumer_name(consumer)?;
-    if !(1..=MAX_PENDING).contains(&first) {
-        return Err(AppError::invalid(format!(
-            "first must be between 1 and {MAX_PENDING}"
-        )));
-    }
     let (from, owner) = consumers::position(&state.pool, consumer).await?;
     check_owner(actor, owner.as_deref())?;
-    events::read(&state.pool, from, None, &EventFilter::default(), i64::from(first)).await
+    events::read(&state.pool, from, None, &EventFilter::default(), limit).await
 }
 
 /// Moves the consumer's position forward to `up_to` and returns how many events that
@@ -104,13 +98,8 @@ pub struct ConsumerInfo {
 }
 
 /// Admin: consumers by name after `after`.
-pub async fn list(state: &AppState, after: Option<&str>, first: i32) -> AppResult<Vec<ConsumerInfo>> {
-    if !(1..=MAX_PENDING).contains(&first) {
-        return Err(AppError::invalid(format!(
-            "first must be between 1 and {MAX_PENDING}"
-        )));
-    }
-    let rows = consumers::list(&state.pool, after.unwrap_or(""), i64::from(first)).await?;
+pub async fn list(state: &AppState, after: Option<&str>, limit: i64) -> AppResult<Vec<ConsumerInfo>> {
+    let rows = consumers::list(&state.pool, after.unwrap_or(""), limit).await?;
     Ok(rows
         .into_iter()
         .map(|(name, owner, txid, seq, updated_at)| ConsumerInfo {
