@@ -1,5 +1,5 @@
 // The server allocates many small, short-lived objects per request; mimalloc serves them
-// faster than the system allocator (measured in README's benchmark section).
+// faster than the system allocator (measured in docs/operations.md, Benchmarks).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -72,9 +72,9 @@ enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
-    /// Import a platform's existing users into unified accounts (see README, Legacy import).
+    /// Import a platform's existing users into unified accounts (see docs/import.md).
     Import(ImportArgs),
-    /// Benchmarks (see README).
+    /// Benchmarks (see docs/operations.md).
     #[cfg(feature = "bench")]
     Bench {
         #[command(subcommand)]

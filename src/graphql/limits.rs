@@ -1,5 +1,5 @@
 //! Every GraphQL limit in one place: the schema's depth, complexity and directive limits, and
-//! each list's page size (its default and its largest). README's limits table is written from
+//! each list's page size (its default and its largest). the limits table in docs/security.md is written from
 //! these, and the resolvers and cost estimates read them from here.
 
 use crate::error::AppError;

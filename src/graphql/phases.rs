@@ -45,7 +45,7 @@ impl RequestPhase {
 }
 
 /// Also keeps parsed documents: clients send the same few query strings over and over, and
-/// parsing is a measurable share of a small request (README, benchmark).
+/// parsing is a measurable share of a small request (docs/operations.md, benchmarks).
 #[derive(Default)]
 pub struct Phases {
     parsed: Arc<ParseCache>,
