@@ -91,11 +91,15 @@ async fn nested_list_cycles_are_refused_before_they_run() {
         query = format!("seasonStandings {{ user {{ {query} }} }}");
     }
     let query = format!("{{ seasonStandings(season: 1) {{ user {{ {query} }} }} }}");
-    let started = Instant::now();
-    let res = app.gql_as(None, &query, json!({})).await;
-    let took = started.elapsed();
-    assert!(res["data"].is_null(), "{res}");
-    let message = res["errors"][0]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("omplex"), "{res}");
-    assert!(took < Duration::from_millis(100), "refused in {took:?}");
+    // The fastest of three, so a test machine busy with other tests does not decide it.
+    let mut fastest = Duration::MAX;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let res = app.gql_as(None, &query, json!({})).await;
+        fastest = fastest.min(started.elapsed());
+        assert!(res["data"].is_null(), "{res}");
+        let message = res["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("omplex"), "{res}");
+    }
+    assert!(fastest < Duration::from_millis(100), "refused in {fastest:?}");
 }
