@@ -192,6 +192,23 @@ pub async fn gain_xp(
     apply_xp(tx, state, actor, source, user, boosted, note).await
 }
 
+/// A delta request checked: non-zero, its reason and idempotency key valid. Returns them with
+/// the fingerprint its key stores (the request as sent, not the account it resolves to).
+fn checked_delta(
+    key: &UserKey,
+    delta: i32,
+    reason: Option<&str>,
+    idempotency_key: Option<&str>,
+) -> AppResult<(Option<String>, Option<String>, String)> {
+    if delta == 0 {
+        return Err(AppError::invalid("delta must not be 0"));
+    }
+    let reason = validate::reason(reason).map_err(AppError::InvalidInput)?;
+    let idempotency_key = validate::idempotency_key(idempotency_key).map_err(AppError::InvalidInput)?;
+    let fingerprint = format!("{key}|{delta}|{}", reason.as_deref().unwrap_or(""));
+    Ok((reason, idempotency_key, fingerprint))
+}
+
 pub async fn award_xp(
     state: &AppState,
     actor: &Actor,
@@ -200,14 +217,8 @@ pub async fn award_xp(
     reason: Option<&str>,
     idempotency_key: Option<&str>,
 ) -> AppResult<XpChange> {
-    if delta == 0 {
-        return Err(AppError::invalid("delta must not be 0"));
-    }
-    let reason = validate::reason(reason).map_err(AppError::InvalidInput)?;
-    let idempotency_key = validate::idempotency_key(idempotency_key).map_err(AppError::InvalidInput)?;
-
+    let (reason, idempotency_key, fingerprint) = checked_delta(key, delta, reason, idempotency_key)?;
     let scope = actor.scope();
-    let fingerprint = format!("{key}|{delta}|{}", reason.as_deref().unwrap_or(""));
     let idem = Idempotency::new(&scope, idempotency_key, "awardXp", fingerprint);
     unit::for_user(state, key, idem, async |tx, user| {
         let source = actor.source(key, &user);
@@ -290,14 +301,8 @@ pub async fn adjust_coins(
     reason: Option<&str>,
     idempotency_key: Option<&str>,
 ) -> AppResult<CoinsChange> {
-    if delta == 0 {
-        return Err(AppError::invalid("delta must not be 0"));
-    }
-    let reason = validate::reason(reason).map_err(AppError::InvalidInput)?;
-    let idempotency_key = validate::idempotency_key(idempotency_key).map_err(AppError::InvalidInput)?;
-
+    let (reason, idempotency_key, fingerprint) = checked_delta(key, delta, reason, idempotency_key)?;
     let scope = actor.scope();
-    let fingerprint = format!("{key}|{delta}|{}", reason.as_deref().unwrap_or(""));
     let idem = Idempotency::new(&scope, idempotency_key, "adjustCoins", fingerprint);
     unit::for_user(state, key, idem, async |tx, user| {
         let note = Note::because(reason.as_deref());
