@@ -3,10 +3,8 @@
 //! `application/graphql-response+json`, 405 for mutations over GET, 415 for bodies that are not
 //! JSON in UTF-8. async-graphql-axum's stock handler does none of these, hence this one.
 
-use std::sync::Arc;
 use tracing::Instrument;
 
-use async_graphql::Variables;
 use axum::body::Bytes;
 use std::net::{IpAddr, SocketAddr};
 
@@ -18,11 +16,10 @@ use serde_json::{Map, Value, json};
 
 use super::HttpState;
 use super::assets;
+use super::request::{self, Presented};
 use crate::auth;
 use crate::error::AppError;
 use crate::graphql::loaders::Loaders;
-use crate::graphql::phases::RequestPhase;
-use crate::limits::Caller;
 use crate::service::Actor;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -118,18 +115,17 @@ fn body_response(status: StatusCode, media: Media, body: Value) -> Response {
 
 /// The caller: the key in `Authorization: Bearer`, or the public when there is none. A key
 /// that is presented but unknown or revoked is refused rather than treated as public.
-async fn caller(state: &HttpState, headers: &HeaderMap) -> Result<Actor, AppError> {
+/// The key an `Authorization` header presents.
+fn presented(headers: &HeaderMap) -> Presented<'_> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(Actor::default());
+        return Presented::Nothing;
     };
-    let secret = value
-        .to_str()
-        .ok()
-        .and_then(auth::bearer)
-        .ok_or_else(|| AppError::Unauthenticated("use Authorization: Bearer <API key>".into()))?;
-    Ok(Actor {
-        key: Some(state.app.keys.verify(secret).await?),
-    })
+    match value.to_str().ok().and_then(auth::bearer) {
+        Some(secret) => Presented::Secret(secret),
+        None => Presented::Unreadable(AppError::Unauthenticated(
+            "use Authorization: Bearer <API key>".into(),
+        )),
+    }
 }
 
 /// The request parameters of the spec, from a JSON body or a query string.
@@ -225,23 +221,9 @@ fn refusal(e: AppError, media: Media) -> Response {
 /// Who asks, counted against their rate limit: the key's, or the address's for the public
 /// (and for presented keys that turn out bad, so guessing keys costs the guesser).
 async fn admitted(state: &HttpState, headers: &HeaderMap, peer: Option<IpAddr>) -> Result<Actor, AppError> {
-    let limits = &state.limits;
-    match caller(state, headers).await {
-        Ok(actor) => {
-            match (actor.key_id(), peer) {
-                (Some(id), _) => limits.check(&Caller::Key(id)).await?,
-                (None, Some(ip)) => limits.check(&Caller::Address(ip)).await?,
-                (None, None) => {}
-            }
-            Ok(actor)
-        }
-        Err(e) => {
-            if let Some(ip) = peer {
-                limits.check(&Caller::Address(ip)).await?;
-            }
-            Err(e)
-        }
-    }
+    let actor = request::identify(state, presented(headers), peer).await?;
+    request::charge(state, &actor, peer).await?;
+    Ok(actor)
 }
 
 async fn execute(
@@ -267,28 +249,13 @@ async fn execute(
         }
     };
     let key_name = actor.key.as_ref().map(|k| k.name.clone());
-    let phase = Arc::new(RequestPhase {
-        read_only,
-        operation_name: params.operation_name.clone(),
-        ..RequestPhase::default()
-    });
-    let mut request = async_graphql::Request::new(params.query)
-        .variables(Variables::from_json(Value::Object(
-            params.variables.unwrap_or_default(),
-        )))
-        .data(phase.clone())
-        .data(Loaders::new(&state.app))
-        .data(actor);
-    if let Some(name) = params.operation_name {
-        request = request.operation_name(name);
-    }
-    if let Some(ext) = params.extensions {
-        request.extensions = async_graphql::Extensions(
-            ext.into_iter()
-                .filter_map(|(k, v)| async_graphql::Value::from_json(v).ok().map(|v| (k, v)))
-                .collect(),
-        );
-    }
+    let params = request::Params {
+        query: params.query,
+        operation_name: params.operation_name,
+        variables: params.variables.unwrap_or_default(),
+        extensions: params.extensions.unwrap_or_default(),
+    };
+    let (request, phase) = request::build(params, actor, Loaders::new(&state.app), read_only);
     // Its own task: a client that hangs up must not cancel the request halfway through a
     // transaction (a connection dropped mid-statement can go back to the pool still inside
     // it, holding its locks). What was sent runs to its end, like a request that was answered.

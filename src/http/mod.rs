@@ -3,6 +3,7 @@
 mod assets;
 mod graphql;
 mod health;
+mod request;
 pub mod ws;
 
 use std::net::SocketAddr;

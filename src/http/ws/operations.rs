@@ -1,19 +1,15 @@
 //! What a client sends on an open connection: `connection_init`, pings, subscriptions and
 //! their end; and the operations they start, each in its own task.
 
-use std::sync::Arc;
-
-use async_graphql::Variables;
 use futures_util::StreamExt;
 use serde_json::{Map, Value, json};
 
-use super::protocol::{Params, Protocol, error_message, next_message, presented_secret, request_from};
+use super::protocol::{Protocol, error_message, next_message, presented_secret, request_from};
 use super::{Close, Outgoing, Session};
 use crate::error::AppError;
 use crate::graphql::loaders::Loaders;
-use crate::graphql::phases::RequestPhase;
+use crate::http::request::{self, Params, Presented};
 use crate::limits::{Caller, Place};
-use crate::service::Actor;
 
 impl Session {
     /// A control message. The queue only fills when the client stopped reading while still
@@ -45,15 +41,10 @@ impl Session {
                     // Follow key changes before verifying: a revocation that lands while the
                     // key is being verified is then still heard, and re-checked.
                     self.key_changes = Some(self.state.app.keys.changes());
-                    let Ok(key) = self.state.app.keys.verify(secret).await else {
-                        // A refused key costs its address, as over HTTP: guessing keys over
-                        // websockets is no cheaper.
-                        if let Some(ip) = self.peer {
-                            let _ = self.state.limits.check(&Caller::Address(ip)).await;
-                        }
-                        return Err(Close(4403, "Forbidden"));
-                    };
-                    self.actor = Actor { key: Some(key) };
+                    // A refused key costs its address, as over HTTP.
+                    self.actor = request::identify(&self.state, Presented::Secret(secret), self.peer)
+                        .await
+                        .map_err(|_| Close(4403, "Forbidden"))?;
                 }
                 self.acked = true;
                 self.send(json!({ "type": "connection_ack" })).await;
@@ -133,31 +124,17 @@ impl Session {
     /// subscription places (a key's, or the address's without a key), held until the
     /// operation ends.
     async fn admit(&self) -> Result<Option<Place<Caller>>, AppError> {
-        let caller = match (self.actor.key_id(), self.peer) {
-            (Some(id), _) => Caller::Key(id),
-            (None, Some(ip)) => Caller::Address(ip),
-            (None, None) => return Ok(None),
-        };
-        let limits = &self.state.limits;
-        limits.check(&caller).await?;
-        limits.hold_subscription(caller).map(Some)
+        request::charge(&self.state, &self.actor, self.peer).await?;
+        request::caller(&self.actor, self.peer)
+            .map(|caller| self.state.limits.hold_subscription(caller))
+            .transpose()
     }
 
     fn start(&mut self, id: String, params: Params, place: Option<Place<Caller>>) {
         self.generation += 1;
         let generation = self.generation;
-        let phase = Arc::new(RequestPhase {
-            operation_name: params.operation_name.clone(),
-            ..RequestPhase::default()
-        });
-        let mut request = async_graphql::Request::new(params.query)
-            .variables(Variables::from_json(Value::Object(params.variables)))
-            .data(phase.clone())
-            .data(Loaders::uncached(&self.state.app))
-            .data(self.actor.clone());
-        if let Some(name) = params.operation_name {
-            request = request.operation_name(name);
-        }
+        let loaders = Loaders::uncached(&self.state.app);
+        let (request, phase) = request::build(params, self.actor.clone(), loaders, false);
         let schema = self.state.schema.clone();
         let out = self.out.clone();
         let done = self.done.clone();

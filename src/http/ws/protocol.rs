@@ -3,6 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::auth;
+use crate::http::request::Params;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Protocol {
@@ -63,12 +64,7 @@ pub(super) fn error_message(protocol: Protocol, id: &str, errors: Vec<Value>) ->
     json!({ "type": "error", "id": id, "payload": payload }).to_string()
 }
 
-pub(super) struct Params {
-    pub(super) query: String,
-    pub(super) operation_name: Option<String>,
-    pub(super) variables: Map<String, Value>,
-}
-
+/// The request a `subscribe` (or legacy `start`) payload carries.
 pub(super) fn request_from(mut payload: Map<String, Value>) -> Option<Params> {
     let Some(Value::String(query)) = payload.remove("query") else {
         return None;
@@ -87,5 +83,6 @@ pub(super) fn request_from(mut payload: Map<String, Value>) -> Option<Params> {
         query,
         operation_name,
         variables,
+        extensions: Map::new(),
     })
 }
