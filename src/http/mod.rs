@@ -3,6 +3,7 @@
 mod assets;
 mod graphql;
 mod health;
+mod media;
 mod request;
 pub mod ws;
 
