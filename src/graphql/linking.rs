@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::types::{User, UserRef, actor, state};
 use crate::domain::access::Action;
-use crate::service::linking;
+use crate::service::{linking, merging};
 
 /// A one-time code that links another platform to this account.
 #[derive(SimpleObject)]
@@ -42,6 +42,6 @@ impl LinkMutation {
     async fn merge_users(&self, ctx: &Context<'_>, into: UserRef, from: UserRef) -> Result<User> {
         actor(ctx).authorize(&Action::Administer)?;
         let (into, from) = (into.key()?, from.key()?);
-        Ok(User(linking::merge(state(ctx), actor(ctx), &into, &from).await?))
+        Ok(User(merging::merge(state(ctx), actor(ctx), &into, &from).await?))
     }
 }

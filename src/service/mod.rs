@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod import;
 pub mod ledger;
 pub mod linking;
+pub mod merging;
 pub mod progress;
 pub mod scores;
 pub mod seasons;

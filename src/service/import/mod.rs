@@ -16,7 +16,7 @@ use crate::domain::import::{
 use crate::domain::{Platform, RankTable};
 use crate::error::AppResult;
 use crate::service::Actor;
-use crate::service::linking::RankRewards;
+use crate::service::merging::RankRewards;
 use crate::state::AppState;
 
 pub struct Options {
@@ -96,7 +96,7 @@ pub async fn run(
     for (_, action) in &planned.actions {
         if let Action::Merge { into, from, .. } = action {
             for f in from {
-                super::linking::merge_locked(
+                super::merging::merge_locked(
                     &mut tx,
                     state,
                     &actor,
