@@ -1,7 +1,7 @@
 //! `achievements` (the catalog) and `user_achievements` (who unlocked what, when).
 
 use chrono::{DateTime, Utc};
-use sqlx::PgExecutor;
+use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
 use crate::error::AppResult;
@@ -96,4 +96,53 @@ pub async fn unlock(ex: impl PgExecutor<'_>, user: Uuid, code: &str) -> AppResul
     .execute(ex)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Records, for every account an import created or changed (its staging table `import_apply`),
+/// the achievements its stored
+/// counters already earn: unlocked now, without rewards or events (the import's rows bring
+/// their history, not new deeds). Only codes live in the catalog; one statement. A tier's
+/// unlock asks for `tier_rank`'s lowest rank of that tier.
+pub async fn record_earned(
+    tx: &mut PgConnection,
+    catalog: &[crate::domain::rules::AchievementRule],
+    tier_rank: impl Fn(&str) -> Option<i32>,
+) -> AppResult<u64> {
+    use crate::domain::rules::Unlock as U;
+    let (mut codes, mut columns, mut thresholds) = (Vec::new(), Vec::new(), Vec::new());
+    for a in catalog {
+        let (column, n) = match &a.unlock {
+            U::GamesPlayed(n) => ("games_played", *n),
+            U::GamesWon(n) => ("games_won", *n),
+            U::VoiceSeconds(n) => ("total_voice_time", *n),
+            U::MessagesSent(n) => ("messages_sent", *n),
+            U::DailyStreak(n) => ("daily_streak", *n),
+            U::Xp(n) => ("xp", *n),
+            U::Tier(t) => match tier_rank(t) {
+                Some(rank) => ("rank_id", rank),
+                None => continue,
+            },
+        };
+        codes.push(a.code.as_str());
+        columns.push(column);
+        thresholds.push(n);
+    }
+    let done = sqlx::query(
+        "INSERT INTO user_achievements (user_id, achievement_code) \
+         SELECT u.id, r.code \
+         FROM (SELECT DISTINCT user_id FROM import_apply) a \
+         JOIN unified_users u ON u.id = a.user_id \
+         JOIN unnest($1::text[], $2::text[], $3::int[]) AS r(code, col, n) ON \
+             CASE r.col WHEN 'games_played' THEN u.games_played WHEN 'games_won' THEN u.games_won \
+                 WHEN 'total_voice_time' THEN u.total_voice_time WHEN 'messages_sent' THEN u.messages_sent \
+                 WHEN 'daily_streak' THEN u.daily_streak WHEN 'xp' THEN u.xp WHEN 'rank_id' THEN u.rank_id END >= r.n \
+         JOIN achievements c ON c.code = r.code AND c.retired_at IS NULL \
+         ON CONFLICT (user_id, achievement_code) DO NOTHING",
+    )
+    .bind(&codes)
+    .bind(&columns)
+    .bind(&thresholds)
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected())
 }

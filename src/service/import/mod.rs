@@ -117,7 +117,7 @@ pub async fn run(
     imports::apply(&mut tx, source, &changes, &state.rules.time_zone, &phase).await?;
     phase("recording achievements already earned");
     let tier_rank = |tier: &str| lowest_rank_of_tier(tier, state.ranks.all());
-    imports::record_earned(&mut tx, &state.rules.achievements, tier_rank).await?;
+    crate::db::achievements::record_earned(&mut tx, &state.rules.achievements, tier_rank).await?;
     phase("committing");
     tx.commit().await?;
     phase("committed");
