@@ -38,6 +38,10 @@ pub struct StateConfig {
     /// on purpose. A one-shot command run without rules must not write the defaults over the
     /// catalog the servers run with.
     pub write_catalog: bool,
+    /// Whether this process folds score changes into the leaderboard's counts: servers do; a
+    /// one-shot command leaves it to them, and so has no background work on its pool when it
+    /// closes it and stops the database.
+    pub compactor: bool,
 }
 
 impl Default for StateConfig {
@@ -50,6 +54,7 @@ impl Default for StateConfig {
             retention: None,
             rules: Rules::default(),
             write_catalog: true,
+            compactor: true,
         }
     }
 }
@@ -82,7 +87,9 @@ impl AppState {
         };
         let keys = Keys::new(pool.clone());
         let events = EventHub::start(pool.clone(), hub, keys.clone()).await?;
-        crate::service::scores::spawn_compactor(pool.clone());
+        if config.compactor {
+            crate::service::scores::spawn_compactor(pool.clone());
+        }
         if let Some(retention) = &config.retention {
             spawn_retention(pool.clone(), retention.clone());
         }

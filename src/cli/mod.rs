@@ -98,6 +98,7 @@ impl RulesArgs {
         Ok(StateConfig {
             rules: self.load()?,
             write_catalog: self.rules.is_some(),
+            compactor: false,
             ..StateConfig::default()
         })
     }

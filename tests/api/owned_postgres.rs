@@ -51,6 +51,14 @@ fn assert_no_warnings(log: &str) {
     let bad: Vec<&str> = log
         .lines()
         .filter(|l| l.contains(" WARN ") || l.contains(" ERROR "))
+        // sqlx tests a connection as it goes back to its pool; when that test meets the
+        // database already stopping, it warns. Seen once in a full CI run (a command on a loaded
+        // machine), never alone; nothing is lost (every pool is closed and awaited first). It
+        // stays a known cosmetic race, named in the issue notes, not a failure.
+        .filter(|l| {
+            !(l.contains("testing the connection on-release")
+                && l.contains("terminating connection due to administrator command"))
+        })
         .collect();
     assert!(bad.is_empty(), "warnings in the log: {bad:#?}");
 }
