@@ -140,15 +140,8 @@ pub async fn grant(
     code: &str,
     idempotency_key: Option<&str>,
 ) -> AppResult<UserRow> {
-    let idempotency_key =
-        crate::domain::validate::idempotency_key(idempotency_key).map_err(AppError::InvalidInput)?;
-    let scope = actor.scope();
-    let idem = Idempotency::new(
-        &scope,
-        idempotency_key,
-        "grantAchievement",
-        format!("{key}|{code}"),
-    );
+    let fingerprint = format!("{key}|{code}");
+    let idem = Idempotency::requested(actor, idempotency_key, "grantAchievement", fingerprint)?;
     unit::for_user(state, key, idem, async |tx, user| {
         let source = actor.source(key, &user);
         let done = unlock(tx, state, actor, source, Unlocks::none(user), code).await?;

@@ -11,7 +11,7 @@ use super::progress::{Note, XpChange, gain_xp};
 use super::unit;
 use crate::db::events::{self, NewEvent};
 use crate::db::users::{self, Activity};
-use crate::domain::{EventType, UserKey, activity, validate};
+use crate::domain::{EventType, UserKey, activity};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -73,11 +73,8 @@ pub async fn record(
             "xp must be between 0 and {MAX_ACTIVITY_XP}"
         )));
     }
-    let idempotency_key = validate::idempotency_key(idempotency_key).map_err(AppError::InvalidInput)?;
-
-    let scope = actor.scope();
     let fingerprint = format!("{key}|{}|{xp:?}", kind.fingerprint());
-    let idem = Idempotency::new(&scope, idempotency_key, kind.operation(), fingerprint);
+    let idem = Idempotency::requested(actor, idempotency_key, kind.operation(), fingerprint)?;
     unit::for_user(state, key, idem, async |tx, user| {
         counted(tx, state, actor, key, &kind, xp, user).await
     })

@@ -13,7 +13,7 @@ use super::unit;
 use crate::db::events::{self, NewEvent};
 use crate::db::users::{self, UserRow};
 use crate::domain::streak::{ClaimError, StreakState, claim};
-use crate::domain::{EventType, UserKey, validate};
+use crate::domain::{EventType, UserKey};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -46,9 +46,7 @@ pub async fn claim_daily(
     key: &UserKey,
     idempotency_key: Option<&str>,
 ) -> AppResult<DailyClaim> {
-    let idempotency_key = validate::idempotency_key(idempotency_key).map_err(AppError::InvalidInput)?;
-    let scope = actor.scope();
-    let idem = Idempotency::new(&scope, idempotency_key, "claimDaily", key.to_string());
+    let idem = Idempotency::requested(actor, idempotency_key, "claimDaily", key.to_string())?;
     unit::for_user(state, key, idem, async |tx, user| {
         claim_for(tx, state, actor, key, user).await
     })
@@ -127,10 +125,8 @@ pub async fn set_time_zone(
             "timeZone must be an IANA zone such as Europe/Moscow",
         ));
     }
-    let idempotency_key = validate::idempotency_key(idempotency_key).map_err(AppError::InvalidInput)?;
-    let scope = actor.scope();
     let fingerprint = format!("{key}|{}", zone.unwrap_or(""));
-    let idem = Idempotency::new(&scope, idempotency_key, "setUserTimeZone", fingerprint);
+    let idem = Idempotency::requested(actor, idempotency_key, "setUserTimeZone", fingerprint)?;
     unit::for_user(state, key, idem, async |tx, user| {
         users::set_time_zone(tx, user.id, zone).await
     })

@@ -4,44 +4,49 @@
 use serde::{Serialize, de::DeserializeOwned};
 use sqlx::PgConnection;
 
+use super::Actor;
 use crate::db::idempotency as store;
+use crate::domain::validate;
 use crate::error::{AppError, AppResult};
 
-pub struct Idempotency<'a> {
-    scope: &'a str,
+pub struct Idempotency {
+    /// Keys are unique per API key (`Actor::scope`).
+    scope: String,
     key: String,
     operation: &'static str,
     fingerprint: String,
 }
 
-impl<'a> Idempotency<'a> {
-    /// `fingerprint` names the request's arguments, so a key reused for another request is
-    /// refused rather than answered with an unrelated result.
-    pub fn new(
-        scope: &'a str,
-        key: Option<String>,
+impl Idempotency {
+    /// The caller's `idempotencyKey`, checked (INVALID_INPUT when malformed); `None` without
+    /// one. `fingerprint` names the request's arguments, so a key reused for another request
+    /// is refused rather than answered with an unrelated result.
+    pub fn requested(
+        actor: &Actor,
+        key: Option<&str>,
         operation: &'static str,
         fingerprint: String,
-    ) -> Option<Self> {
-        key.map(|key| Idempotency {
-            scope,
+    ) -> AppResult<Option<Self>> {
+        let key = validate::idempotency_key(key).map_err(AppError::InvalidInput)?;
+        Ok(key.map(|key| Idempotency {
+            scope: actor.scope(),
             key,
             operation,
             fingerprint,
-        })
+        }))
     }
 
     /// Serialises attempts with this key (an advisory lock until the transaction ends, which
     /// takes no transaction id): for mutations that lock no user row before `replay`.
     pub async fn lock(&self, tx: &mut PgConnection) -> AppResult<()> {
-        store::lock(tx, self.scope, &self.key).await
+        store::lock(tx, &self.scope, &self.key).await
     }
 
     /// The stored result of an earlier attempt. Call it after locking the rows the mutation
     /// changes (or the key itself): a concurrent attempt with the same key then has either
     /// committed (and is seen here) or not started.
     pub async fn replay<T: DeserializeOwned>(&self, tx: &mut PgConnection) -> AppResult<Option<T>> {
-        let Some(stored) = store::find(tx, self.scope, &self.key).await? else {
+        let Some(stored) = store::find(tx, &self.scope, &self.key).await? else {
             return Ok(None);
         };
         if stored.operation != self.operation || stored.fingerprint != self.fingerprint {
@@ -58,7 +63,7 @@ impl<'a> Idempotency<'a> {
         let value = serde_json::to_value(result).map_err(AppError::internal)?;
         store::store(
             tx,
-            self.scope,
+            &self.scope,
             &self.key,
             self.operation,
             &self.fingerprint,
@@ -69,7 +74,7 @@ impl<'a> Idempotency<'a> {
 }
 
 pub async fn replay_or<T: DeserializeOwned>(
-    idem: Option<&Idempotency<'_>>,
+    idem: Option<&Idempotency>,
     tx: &mut PgConnection,
 ) -> AppResult<Option<T>> {
     match idem {
@@ -79,7 +84,7 @@ pub async fn replay_or<T: DeserializeOwned>(
 }
 
 pub async fn record_if<T: Serialize>(
-    idem: Option<&Idempotency<'_>>,
+    idem: Option<&Idempotency>,
     tx: &mut PgConnection,
     result: &T,
 ) -> AppResult<()> {

@@ -192,21 +192,16 @@ pub async fn gain_xp(
     apply_xp(tx, state, actor, source, user, boosted, note).await
 }
 
-/// A delta request checked: non-zero, its reason and idempotency key valid. Returns them with
-/// the fingerprint its key stores (the request as sent, not the account it resolves to).
-fn checked_delta(
-    key: &UserKey,
-    delta: i32,
-    reason: Option<&str>,
-    idempotency_key: Option<&str>,
-) -> AppResult<(Option<String>, Option<String>, String)> {
+/// A delta request checked: non-zero, its reason valid. Returns the reason with the
+/// fingerprint its idempotency key stores (the request as sent, not the account it resolves
+/// to).
+fn checked_delta(key: &UserKey, delta: i32, reason: Option<&str>) -> AppResult<(Option<String>, String)> {
     if delta == 0 {
         return Err(AppError::invalid("delta must not be 0"));
     }
     let reason = validate::reason(reason).map_err(AppError::InvalidInput)?;
-    let idempotency_key = validate::idempotency_key(idempotency_key).map_err(AppError::InvalidInput)?;
     let fingerprint = format!("{key}|{delta}|{}", reason.as_deref().unwrap_or(""));
-    Ok((reason, idempotency_key, fingerprint))
+    Ok((reason, fingerprint))
 }
 
 pub async fn award_xp(
@@ -217,9 +212,8 @@ pub async fn award_xp(
     reason: Option<&str>,
     idempotency_key: Option<&str>,
 ) -> AppResult<XpChange> {
-    let (reason, idempotency_key, fingerprint) = checked_delta(key, delta, reason, idempotency_key)?;
-    let scope = actor.scope();
-    let idem = Idempotency::new(&scope, idempotency_key, "awardXp", fingerprint);
+    let (reason, fingerprint) = checked_delta(key, delta, reason)?;
+    let idem = Idempotency::requested(actor, idempotency_key, "awardXp", fingerprint)?;
     unit::for_user(state, key, idem, async |tx, user| {
         let source = actor.source(key, &user);
         let note = Note::because(reason.as_deref());
@@ -301,9 +295,8 @@ pub async fn adjust_coins(
     reason: Option<&str>,
     idempotency_key: Option<&str>,
 ) -> AppResult<CoinsChange> {
-    let (reason, idempotency_key, fingerprint) = checked_delta(key, delta, reason, idempotency_key)?;
-    let scope = actor.scope();
-    let idem = Idempotency::new(&scope, idempotency_key, "adjustCoins", fingerprint);
+    let (reason, fingerprint) = checked_delta(key, delta, reason)?;
+    let idem = Idempotency::requested(actor, idempotency_key, "adjustCoins", fingerprint)?;
     unit::for_user(state, key, idem, async |tx, user| {
         let note = Note::because(reason.as_deref());
         let source = actor.source(key, &user);

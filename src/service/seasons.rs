@@ -26,9 +26,7 @@ pub async fn start(
     idempotency_key: Option<&str>,
 ) -> AppResult<SeasonRow> {
     let name = validate::name("name", name).map_err(AppError::InvalidInput)?;
-    let idempotency_key = validate::idempotency_key(idempotency_key).map_err(AppError::InvalidInput)?;
-    let scope = actor.scope();
-    let idem = Idempotency::new(&scope, idempotency_key, "startSeason", name.clone());
+    let idem = Idempotency::requested(actor, idempotency_key, "startSeason", name.clone())?;
     unit::keyed(state, idem, async |tx| {
         let (ended, started, champion) = seasons::start(tx, &name).await?;
         if let Some(champion) = champion {
@@ -81,14 +79,12 @@ pub async fn create_boost(
         return Err(AppError::invalid("endsAt must come after startsAt"));
     }
     let reason = validate::reason(reason).map_err(AppError::InvalidInput)?;
-    let idempotency_key = validate::idempotency_key(idempotency_key).map_err(AppError::InvalidInput)?;
-    let scope = actor.scope();
     let user_text = user.map(ToString::to_string).unwrap_or_default();
     let fingerprint = format!(
         "{user_text}|{multiplier}|{ends_at}|{}",
         reason.as_deref().unwrap_or("")
     );
-    let idem = Idempotency::new(&scope, idempotency_key, "createXpBoost", fingerprint);
+    let idem = Idempotency::requested(actor, idempotency_key, "createXpBoost", fingerprint)?;
     unit::keyed(state, idem, async |tx| {
         let user_id = match user {
             Some(key) => Some(users::find(&mut *tx, key).await?.ok_or_else(not_found)?.id),

@@ -37,7 +37,7 @@ pub async fn commit(state: &AppState, tx: Transaction<'_, Postgres>) -> AppResul
 
 /// Runs `apply`, a change to no one user (a boost, a season start), as one unit of work: the
 /// idempotency key, when given, is locked and answered before anything else.
-pub async fn keyed<T, F>(state: &AppState, idem: Option<Idempotency<'_>>, apply: F) -> AppResult<T>
+pub async fn keyed<T, F>(state: &AppState, idem: Option<Idempotency>, apply: F) -> AppResult<T>
 where
     T: Serialize + DeserializeOwned,
     F: AsyncFnOnce(&mut PgConnection) -> AppResult<T>,
@@ -64,7 +64,7 @@ where
 pub async fn for_user<T, F>(
     state: &AppState,
     key: &UserKey,
-    idem: Option<Idempotency<'_>>,
+    idem: Option<Idempotency>,
     apply: F,
 ) -> AppResult<T>
 where
