@@ -124,10 +124,11 @@ impl Session {
     /// subscription places (a key's, or the address's without a key), held until the
     /// operation ends.
     async fn admit(&self) -> Result<Option<Place<Caller>>, AppError> {
-        request::charge(&self.state, &self.actor, self.peer).await?;
-        request::caller(&self.actor, self.peer)
-            .map(|caller| self.state.limits.hold_subscription(caller))
-            .transpose()
+        let Some(caller) = request::caller(&self.actor, self.peer) else {
+            return Ok(None);
+        };
+        self.state.limits.check(&caller).await?;
+        self.state.limits.hold_subscription(caller).map(Some)
     }
 
     fn start(&mut self, id: String, params: Params, place: Option<Place<Caller>>) {
