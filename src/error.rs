@@ -117,6 +117,19 @@ impl ErrorExtensions for AppError {
     }
 }
 
+impl From<crate::domain::Invalid> for AppError {
+    fn from(e: crate::domain::Invalid) -> Self {
+        AppError::InvalidInput(e.into())
+    }
+}
+
+/// Resolvers parse their arguments with `?`: a bad one is INVALID_INPUT.
+impl From<crate::domain::Invalid> for async_graphql::Error {
+    fn from(e: crate::domain::Invalid) -> Self {
+        AppError::from(e).extend()
+    }
+}
+
 impl From<AppError> for async_graphql::Error {
     fn from(e: AppError) -> Self {
         e.extend()

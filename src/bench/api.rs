@@ -16,7 +16,7 @@ use super::{Histogram, bench_key, ms, revoke_key, rss_kib, start_server};
 use crate::db::api_keys::ApiKey;
 use crate::db::leaderboard::{self, Board, Start};
 use crate::domain::access::Role;
-use crate::domain::{Platform, UserKey};
+use crate::domain::{ExternalId, Platform, UserKey};
 use crate::service::Actor;
 use crate::service::activity::Kind;
 use crate::state::{AppState, StateConfig};
@@ -206,7 +206,10 @@ async fn over_sql(op: Op, state: &AppState, actor: &Actor, users: i64, last: &st
             _ => telegram_id(i),
         };
         async move {
-            let key = UserKey::External(Platform::Telegram, user);
+            let Ok(id) = ExternalId::parse(Platform::Telegram, &user) else {
+                return false;
+            };
+            let key = UserKey::External(id);
             let pool = &state.pool;
             match op {
                 Op::Leaderboard => leaderboard::page(pool, Board::AllTime, Start::Top, 11)

@@ -10,6 +10,7 @@ mod load;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::domain::Name;
 use anyhow::{Context, anyhow, bail};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -134,9 +135,10 @@ pub async fn start_server(database_url: &str, env: &[(&str, &str)]) -> anyhow::R
 
 /// An admin key for the bench's own requests, made in the database; revoked by `revoke_key`.
 /// Returns its name, id and secret.
-pub async fn bench_key(pool: &PgPool) -> anyhow::Result<(String, uuid::Uuid, String)> {
+pub async fn bench_key(pool: &PgPool) -> anyhow::Result<(Name, uuid::Uuid, String)> {
     let secret = crate::auth::new_secret().map_err(|e| anyhow!(e.public_message_or_detail()))?;
-    let name = format!("bench-{}", uuid::Uuid::now_v7());
+    let name = Name::parse("name", &format!("bench-{}", uuid::Uuid::now_v7()))
+        .map_err(|e| anyhow!(String::from(e)))?;
     let id = crate::db::api_keys::create(
         pool,
         &name,
@@ -148,7 +150,7 @@ pub async fn bench_key(pool: &PgPool) -> anyhow::Result<(String, uuid::Uuid, Str
     Ok((name, id, secret))
 }
 
-pub async fn revoke_key(pool: &PgPool, name: &str) {
+pub async fn revoke_key(pool: &PgPool, name: &Name) {
     let _ = crate::db::api_keys::revoke(pool, name).await;
 }
 

@@ -1,39 +1,75 @@
 //! `ttfd keys`: create, list and revoke API keys (against the database; no server needed).
 
 use anyhow::{anyhow, bail};
-use clap::Subcommand;
+use clap::{Subcommand, ValueEnum};
 use sqlx::PgPool;
+
+use crate::domain::access::Role;
+use crate::domain::{Name, Platform};
 
 #[derive(Subcommand, Debug)]
 pub(super) enum KeysCommand {
     /// Create a key; its secret is printed once, as the last line.
     Create {
-        #[arg(long)]
-        name: String,
-        /// bot, website or admin.
-        #[arg(long)]
-        role: String,
-        /// The platform a bot key acts for: telegram, discord or website.
-        #[arg(long)]
-        platform: Option<String>,
+        #[arg(long, value_parser = super::name_arg)]
+        name: Name,
+        #[arg(long, value_enum, ignore_case = true)]
+        role: RoleArg,
+        /// The platform a bot key acts for.
+        #[arg(long, value_enum, ignore_case = true)]
+        platform: Option<PlatformArg>,
     },
     /// List keys (never their secrets).
     List,
     /// Revoke a key by name; it stops working at once, on open websockets too.
-    Revoke { name: String },
+    Revoke {
+        #[arg(value_parser = super::name_arg)]
+        name: Name,
+    },
+}
+
+/// The role of a new key (`Role::parse` pairs it with the platform).
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub(super) enum RoleArg {
+    Bot,
+    Website,
+    Admin,
+}
+
+impl RoleArg {
+    fn name(self) -> &'static str {
+        match self {
+            RoleArg::Bot => "bot",
+            RoleArg::Website => "website",
+            RoleArg::Admin => "admin",
+        }
+    }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub(super) enum PlatformArg {
+    Telegram,
+    Discord,
+    Website,
+}
+
+impl From<PlatformArg> for Platform {
+    fn from(p: PlatformArg) -> Platform {
+        match p {
+            PlatformArg::Telegram => Platform::Telegram,
+            PlatformArg::Discord => Platform::Discord,
+            PlatformArg::Website => Platform::Website,
+        }
+    }
 }
 
 pub(super) async fn run(pool: &PgPool, command: KeysCommand) -> anyhow::Result<()> {
     use crate::db::api_keys;
-    use crate::domain::Platform;
-    use crate::domain::access::Role;
     let detail = |e: crate::error::AppError| anyhow!(e.public_message_or_detail());
     match command {
         KeysCommand::Create { name, role, platform } => {
-            let platform = platform
-                .map(|p| Platform::parse(&p.to_lowercase()).ok_or_else(|| anyhow!("unknown platform {p}")))
-                .transpose()?;
-            let role = Role::parse(&role.to_lowercase(), platform).map_err(|e| anyhow!(e))?;
+            let platform = platform.map(Platform::from);
+            let role = Role::parse(role.name(), platform).map_err(|e| anyhow!(e))?;
             let secret = crate::auth::new_secret().map_err(detail)?;
             api_keys::create(pool, &name, role, &crate::auth::hash(&secret))
                 .await
@@ -43,7 +79,8 @@ pub(super) async fn run(pool: &PgPool, command: KeysCommand) -> anyhow::Result<(
                 .map(|p| format!(", {}", p.as_str()))
                 .unwrap_or_default();
             println!(
-                "Created API key {name} ({}{platform}). Its secret, shown only now:",
+                "Created API key {} ({}{platform}). Its secret, shown only now:",
+                name.as_str(),
                 role.name()
             );
             println!("{secret}");
@@ -66,9 +103,9 @@ pub(super) async fn run(pool: &PgPool, command: KeysCommand) -> anyhow::Result<(
         }
         KeysCommand::Revoke { name } => {
             if !api_keys::revoke(pool, &name).await.map_err(detail)? {
-                bail!("no live key named {name}");
+                bail!("no live key named {}", name.as_str());
             }
-            println!("Revoked API key {name}.");
+            println!("Revoked API key {}.", name.as_str());
         }
     }
     Ok(())

@@ -28,6 +28,11 @@ use keys::KeysCommand;
 use season::SeasonCommand;
 pub use serve::ServeArgs;
 
+/// Names on the command line (API keys, seasons) follow the API's rule.
+fn name_arg(raw: &str) -> Result<crate::domain::Name, String> {
+    crate::domain::Name::parse("name", raw).map_err(String::from)
+}
+
 #[derive(Parser, Debug)]
 #[command(name = "ttfd", version, about, args_conflicts_with_subcommands = true)]
 pub struct Cli {

@@ -4,15 +4,19 @@ use anyhow::anyhow;
 use clap::Subcommand;
 use sqlx::PgPool;
 
+use crate::domain::Name;
 use crate::state::{AppState, StateConfig};
 
 #[derive(Subcommand, Debug)]
 pub(super) enum SeasonCommand {
     /// End the current season (its final standings are kept) and start a new one.
-    Start { name: String },
+    Start {
+        #[arg(value_parser = super::name_arg)]
+        name: Name,
+    },
 }
 
-pub(super) async fn start(pool: &PgPool, name: &str, config: &StateConfig) -> anyhow::Result<()> {
+pub(super) async fn start(pool: &PgPool, name: &Name, config: &StateConfig) -> anyhow::Result<()> {
     let state = AppState::start(pool.clone(), config)
         .await
         .map_err(|e| anyhow!(e.public_message_or_detail()))?;

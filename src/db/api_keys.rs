@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
+use crate::domain::Name;
 use crate::domain::Platform;
 use crate::domain::access::Role;
 use crate::error::{AppError, AppResult};
@@ -39,11 +40,11 @@ impl KeyRow {
 
 const COLUMNS: &str = "id, name, role, platform, created_at, revoked_at";
 
-pub async fn create(ex: impl PgExecutor<'_>, name: &str, role: Role, secret_hash: &[u8]) -> AppResult<Uuid> {
+pub async fn create(ex: impl PgExecutor<'_>, name: &Name, role: Role, secret_hash: &[u8]) -> AppResult<Uuid> {
     let id = Uuid::now_v7();
     sqlx::query("INSERT INTO api_keys (id, name, role, platform, secret_hash) VALUES ($1, $2, $3, $4, $5)")
         .bind(id)
-        .bind(name)
+        .bind(name.as_str())
         .bind(role.name())
         .bind(role.platform().map(Platform::as_str))
         .bind(secret_hash)
@@ -74,9 +75,9 @@ pub async fn list(ex: impl PgExecutor<'_>) -> AppResult<Vec<KeyRow>> {
 }
 
 /// Revokes the key named `name`; false when there is no live key of that name.
-pub async fn revoke(ex: impl PgExecutor<'_>, name: &str) -> AppResult<bool> {
+pub async fn revoke(ex: impl PgExecutor<'_>, name: &Name) -> AppResult<bool> {
     let done = sqlx::query("UPDATE api_keys SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL")
-        .bind(name)
+        .bind(name.as_str())
         .execute(ex)
         .await?;
     Ok(done.rows_affected() == 1)

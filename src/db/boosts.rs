@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
+use crate::domain::Reason;
 use crate::error::AppResult;
 
 #[derive(sqlx::FromRow, Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -24,7 +25,7 @@ pub async fn create(
     multiplier: f64,
     starts_at: DateTime<Utc>,
     ends_at: DateTime<Utc>,
-    reason: Option<&str>,
+    reason: Option<&Reason>,
 ) -> AppResult<BoostRow> {
     let sql = format!(
         "INSERT INTO xp_boosts (id, user_id, multiplier, starts_at, ends_at, reason) \
@@ -36,7 +37,7 @@ pub async fn create(
         .bind(multiplier)
         .bind(starts_at)
         .bind(ends_at)
-        .bind(reason)
+        .bind(reason.map(Reason::as_str))
         .fetch_one(ex)
         .await?)
 }

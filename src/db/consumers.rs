@@ -3,15 +3,19 @@
 use sqlx::{PgConnection, PgExecutor};
 
 use super::events::ORIGIN;
+use crate::domain::ConsumerName;
 use crate::domain::cursor::EventCursor;
 use crate::error::AppResult;
 
 /// A consumer's position and owner (`None` for a consumer nobody created yet, or one made
 /// before consumers had owners).
-pub async fn position(ex: impl PgExecutor<'_>, name: &str) -> AppResult<(EventCursor, Option<String>)> {
+pub async fn position(
+    ex: impl PgExecutor<'_>,
+    name: &ConsumerName,
+) -> AppResult<(EventCursor, Option<String>)> {
     let row: Option<(i64, i64, Option<String>)> =
         sqlx::query_as("SELECT txid, seq, owner FROM event_consumers WHERE name = $1")
-            .bind(name)
+            .bind(name.as_str())
             .fetch_optional(ex)
             .await?;
     Ok(match row {
@@ -32,12 +36,16 @@ pub async fn count_owned(ex: impl PgExecutor<'_>, owner: &str) -> AppResult<i64>
 
 /// Locks (creating it at the origin, owned by `owner`, if needed) the consumer's row for the
 /// transaction; a row without an owner becomes `owner`'s. Returns its position and owner.
-pub async fn lock(tx: &mut PgConnection, name: &str, owner: &str) -> AppResult<(EventCursor, String)> {
+pub async fn lock(
+    tx: &mut PgConnection,
+    name: &ConsumerName,
+    owner: &str,
+) -> AppResult<(EventCursor, String)> {
     sqlx::query(
         "INSERT INTO event_consumers (name, txid, seq, owner) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (name) DO UPDATE SET owner = $4 WHERE event_consumers.owner IS NULL",
     )
-    .bind(name)
+    .bind(name.as_str())
     .bind(ORIGIN.txid)
     .bind(ORIGIN.seq)
     .bind(owner)
@@ -45,7 +53,7 @@ pub async fn lock(tx: &mut PgConnection, name: &str, owner: &str) -> AppResult<(
     .await?;
     let (txid, seq, owner): (i64, i64, String) =
         sqlx::query_as("SELECT txid, seq, owner FROM event_consumers WHERE name = $1 FOR UPDATE")
-            .bind(name)
+            .bind(name.as_str())
             .fetch_one(&mut *tx)
             .await?;
     Ok((EventCursor { txid, seq }, owner))
@@ -67,17 +75,17 @@ pub async fn list(
 }
 
 /// Forgets a consumer: its next read starts at the oldest retained event.
-pub async fn delete(ex: impl PgExecutor<'_>, name: &str) -> AppResult<bool> {
+pub async fn delete(ex: impl PgExecutor<'_>, name: &ConsumerName) -> AppResult<bool> {
     let done = sqlx::query("DELETE FROM event_consumers WHERE name = $1")
-        .bind(name)
+        .bind(name.as_str())
         .execute(ex)
         .await?;
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn set(tx: &mut PgConnection, name: &str, to: EventCursor) -> AppResult<()> {
+pub async fn set(tx: &mut PgConnection, name: &ConsumerName, to: EventCursor) -> AppResult<()> {
     sqlx::query("UPDATE event_consumers SET txid = $2, seq = $3, updated_at = now() WHERE name = $1")
-        .bind(name)
+        .bind(name.as_str())
         .bind(to.txid)
         .bind(to.seq)
         .execute(tx)

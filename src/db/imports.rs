@@ -9,6 +9,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::domain::import::{Account, Counters, Record, Source};
+use crate::domain::{Identities, Name};
 use crate::error::{AppError, AppResult};
 
 /// Rows per COPY message.
@@ -102,15 +103,8 @@ pub async fn stage_keys(tx: &mut PgConnection, source: Source, records: &[Record
         "COPY import_keys (source_id, telegram_id, discord_id, email) FROM STDIN",
         records,
         |out, r| {
-            line(
-                out,
-                &[
-                    Some(r.source_id(source)),
-                    r.telegram_id.as_deref(),
-                    r.discord_id.as_deref(),
-                    r.email.as_deref(),
-                ],
-            )
+            let [telegram, discord, email] = r.identities.columns();
+            line(out, &[Some(r.source_id(source)), telegram, discord, email])
         },
     )
     .await?;
@@ -123,9 +117,8 @@ pub async fn matching_accounts(tx: &mut PgConnection) -> AppResult<Vec<Account>>
     #[derive(sqlx::FromRow)]
     struct Row {
         id: Uuid,
-        telegram_id: Option<String>,
-        discord_id: Option<String>,
-        website_email: Option<String>,
+        #[sqlx(flatten)]
+        identities: Identities,
         xp: i32,
         daily_streak: i32,
         last_daily: Option<DateTime<Utc>>,
@@ -144,9 +137,7 @@ pub async fn matching_accounts(tx: &mut PgConnection) -> AppResult<Vec<Account>>
         .into_iter()
         .map(|r| Account {
             id: r.id,
-            telegram_id: r.telegram_id,
-            discord_id: r.discord_id,
-            email: r.website_email,
+            identities: r.identities,
             xp: r.xp,
             daily_streak: r.daily_streak,
             last_daily: r.last_daily,
@@ -232,6 +223,7 @@ pub async fn apply(
         let (floor, streak) = (n(c.xp_floor), n(r.daily_streak));
         let brought = r.counters.fields().map(n);
         let (last_daily, created_at) = (t(r.last_daily), t(r.created_at));
+        let [telegram, discord, email] = r.identities.columns();
         let mut row: Vec<Option<&str>> = vec![
             Some(&user),
             Some(&event),
@@ -239,11 +231,11 @@ pub async fn apply(
             Some(c.action),
             Some(&line_no),
             Some(r.source_id(source)),
-            r.telegram_id.as_deref(),
-            r.discord_id.as_deref(),
-            r.email.as_deref(),
-            Some(&r.username),
-            r.display_name.as_deref(),
+            telegram,
+            discord,
+            email,
+            Some(r.username.as_str()),
+            r.display_name.as_ref().map(Name::as_str),
         ];
         row.extend(added.iter().map(|v| Some(v.as_str())));
         row.extend([Some(floor.as_str()), Some(streak.as_str())]);

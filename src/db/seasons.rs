@@ -9,6 +9,7 @@ use uuid::Uuid;
 use super::leaderboard::from_cursor;
 use super::scores;
 use super::users::CURRENT_SEASON;
+use crate::domain::Name;
 use crate::error::AppResult;
 
 #[derive(sqlx::FromRow, Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -63,7 +64,7 @@ pub async fn hold(tx: &mut PgConnection) -> AppResult<()> {
 /// Ends the current season and starts `name`: two rows, whatever the number of users (their
 /// season XP now reads as 0 and is archived on their next change). Returns the ended season,
 /// the new one and the ended season's champion, if anyone scored.
-pub async fn start(tx: &mut PgConnection, name: &str) -> AppResult<(SeasonRow, SeasonRow, Option<Uuid>)> {
+pub async fn start(tx: &mut PgConnection, name: &Name) -> AppResult<(SeasonRow, SeasonRow, Option<Uuid>)> {
     // Waits for every change in flight and holds new ones back until this commits.
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(SEASON_LOCK)
@@ -76,7 +77,7 @@ pub async fn start(tx: &mut PgConnection, name: &str) -> AppResult<(SeasonRow, S
     .await?;
     let started: SeasonRow =
         sqlx::query_as("INSERT INTO seasons (name) VALUES ($1) RETURNING id, name, started_at, ended_at")
-            .bind(name)
+            .bind(name.as_str())
             .fetch_one(&mut *tx)
             .await?;
     let champion: Option<Uuid> = sqlx::query_scalar(

@@ -1,11 +1,13 @@
 //! `unified_users`.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgExecutor, Row};
 use uuid::Uuid;
 
+use crate::domain::merge::Holdings;
 use crate::domain::xp::{Progress, XpOutcome};
-use crate::domain::{Platform, UserKey};
+use crate::domain::{ExternalId, Identities, Name, Platform, UserKey};
 use crate::error::AppResult;
 
 /// The current season, as SQL.
@@ -23,9 +25,9 @@ pub const COLUMNS: &str = "id, telegram_id, discord_id, website_email, username,
 #[derive(sqlx::FromRow, Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct UserRow {
     pub id: Uuid,
-    pub telegram_id: Option<String>,
-    pub discord_id: Option<String>,
-    pub website_email: Option<String>,
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub identities: Identities,
     pub username: String,
     pub display_name: String,
     pub xp: i32,
@@ -59,19 +61,23 @@ impl UserRow {
         }
     }
 
-    pub fn external_id(&self, platform: Platform) -> Option<&str> {
-        match platform {
-            Platform::Telegram => self.telegram_id.as_deref(),
-            Platform::Discord => self.discord_id.as_deref(),
-            Platform::Website => self.website_email.as_deref(),
+    /// What a merge combines of this account.
+    pub fn holdings(&self) -> Holdings {
+        Holdings {
+            identities: self.identities.clone(),
+            progress: self.progress(),
+            games_played: self.games_played,
+            games_won: self.games_won,
+            total_voice_time: self.total_voice_time,
+            messages_sent: self.messages_sent,
+            daily_streak: self.daily_streak,
+            last_daily: self.last_daily,
+            last_daily_day: self.last_daily_day,
+            streak_freezes: self.streak_freezes,
+            created_at: self.created_at,
+            time_zone: self.time_zone.clone(),
+            last_message_xp_at: self.last_message_xp_at,
         }
-    }
-
-    pub fn platforms(&self) -> Vec<Platform> {
-        Platform::ALL
-            .into_iter()
-            .filter(|p| self.external_id(*p).is_some())
-            .collect()
     }
 
     pub fn primary_platform(&self) -> Platform {
@@ -80,7 +86,7 @@ impl UserRow {
     }
 }
 
-fn column(platform: Platform) -> &'static str {
+pub(crate) fn column(platform: Platform) -> &'static str {
     match platform {
         Platform::Telegram => "telegram_id",
         Platform::Discord => "discord_id",
@@ -88,22 +94,50 @@ fn column(platform: Platform) -> &'static str {
     }
 }
 
-fn select_by(key: &UserKey, suffix: &str) -> String {
-    let col = match key {
+/// A row's identity columns, each parsed (the database holds only canonical spellings, which
+/// the migration `canonical_ids` checks, so a failure here is a corrupt row).
+impl<'r> sqlx::FromRow<'r, PgRow> for Identities {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        let mut ids = Identities::default();
+        for platform in Platform::ALL {
+            let col = column(platform);
+            if let Some(raw) = row.try_get::<Option<&str>, _>(col)? {
+                let id = ExternalId::parse(platform, raw).map_err(|e| sqlx::Error::ColumnDecode {
+                    index: col.into(),
+                    source: String::from(e).into(),
+                })?;
+                ids.set(id);
+            }
+        }
+        Ok(ids)
+    }
+}
+
+fn key_column(key: &UserKey) -> &'static str {
+    match key {
         UserKey::Id(_) => "id",
-        UserKey::External(p, _) => column(*p),
-    };
-    format!("SELECT {COLUMNS} FROM unified_users WHERE {col} = $1{suffix}")
+        UserKey::External(id) => column(id.platform()),
+    }
+}
+
+fn bind_key<'q, O>(
+    q: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    key: &'q UserKey,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+    match key {
+        UserKey::Id(id) => q.bind(*id),
+        UserKey::External(id) => q.bind(id.as_str()),
+    }
 }
 
 async fn fetch_by(ex: impl PgExecutor<'_>, key: &UserKey, suffix: &str) -> AppResult<Option<UserRow>> {
-    let sql = select_by(key, suffix);
-    let q = sqlx::query_as::<_, UserRow>(&sql);
-    let q = match key {
-        UserKey::Id(id) => q.bind(*id),
-        UserKey::External(_, ext) => q.bind(ext.as_str()),
-    };
-    Ok(q.fetch_optional(ex).await?)
+    let sql = format!(
+        "SELECT {COLUMNS} FROM unified_users WHERE {} = $1{suffix}",
+        key_column(key)
+    );
+    Ok(bind_key(sqlx::query_as::<_, UserRow>(&sql), key)
+        .fetch_optional(ex)
+        .await?)
 }
 
 pub async fn find(ex: impl PgExecutor<'_>, key: &UserKey) -> AppResult<Option<UserRow>> {
@@ -118,20 +152,15 @@ pub async fn find_with_position(ex: impl PgExecutor<'_>, key: &UserKey) -> AppRe
         user: UserRow,
         position: i64,
     }
-    let col = match key {
-        UserKey::Id(_) => "id",
-        UserKey::External(p, _) => column(*p),
-    };
     let sql = format!(
-        "SELECT {COLUMNS}, {} + 1 AS position FROM unified_users WHERE {col} = $1",
-        super::scores::above("0", "unified_users.xp")
+        "SELECT {COLUMNS}, {} + 1 AS position FROM unified_users WHERE {} = $1",
+        super::scores::above("0", "unified_users.xp"),
+        key_column(key)
     );
-    let q = sqlx::query_as::<_, Ranked>(&sql);
-    let q = match key {
-        UserKey::Id(id) => q.bind(*id),
-        UserKey::External(_, ext) => q.bind(ext.as_str()),
-    };
-    Ok(q.fetch_optional(ex).await?.map(|r| (r.user, r.position)))
+    Ok(bind_key(sqlx::query_as::<_, Ranked>(&sql), key)
+        .fetch_optional(ex)
+        .await?
+        .map(|r| (r.user, r.position)))
 }
 
 /// Locks the user's change queue, then reads and row-locks the user for the rest of the
@@ -160,11 +189,11 @@ pub async fn by_ids(ex: impl PgExecutor<'_>, ids: &[Uuid]) -> AppResult<Vec<User
 /// Returns the row and whether it was created.
 pub async fn upsert(
     ex: impl PgExecutor<'_>,
-    platform: Platform,
-    external_id: &str,
-    username: &str,
-    display_name: Option<&str>,
+    external_id: &ExternalId,
+    username: &Name,
+    display_name: Option<&Name>,
 ) -> AppResult<(UserRow, bool)> {
+    let platform = external_id.platform();
     let col = column(platform);
     let sql = format!(
         "INSERT INTO unified_users (id, {col}, username, display_name, primary_platform) \
@@ -181,9 +210,9 @@ pub async fn upsert(
     }
     let row: Upserted = sqlx::query_as(&sql)
         .bind(Uuid::now_v7())
-        .bind(external_id)
-        .bind(username)
-        .bind(display_name)
+        .bind(external_id.as_str())
+        .bind(username.as_str())
+        .bind(display_name.map(Name::as_str))
         .bind(platform.as_str())
         .fetch_one(ex)
         .await?;
@@ -193,16 +222,15 @@ pub async fn upsert(
 pub async fn set_external_id(
     tx: &mut PgConnection,
     id: Uuid,
-    platform: Platform,
-    external_id: &str,
+    external_id: &ExternalId,
 ) -> AppResult<UserRow> {
     let sql = format!(
         "UPDATE unified_users SET {} = $2, last_active = now() WHERE id = $1 RETURNING {COLUMNS}",
-        column(platform)
+        column(external_id.platform())
     );
     Ok(sqlx::query_as(&sql)
         .bind(id)
-        .bind(external_id)
+        .bind(external_id.as_str())
         .fetch_one(tx)
         .await?)
 }
@@ -271,37 +299,39 @@ pub async fn delete(tx: &mut PgConnection, id: Uuid) -> AppResult<()> {
     Ok(())
 }
 
-/// Writes the merged account: identities, counters and progress.
-pub async fn save_merged(tx: &mut PgConnection, u: &UserRow) -> AppResult<UserRow> {
+/// Writes the merged account `id`: identities, counters and progress.
+pub async fn save_merged(tx: &mut PgConnection, id: Uuid, m: &Holdings) -> AppResult<UserRow> {
     let sql = format!(
         "UPDATE unified_users SET telegram_id = $2, discord_id = $3, website_email = $4, xp = $5, coins = $6, \
-                          season_id = {CURRENT_SEASON}, rank_id = $7, rewarded_rank_id = $8, games_played = $9, games_won = $10, total_voice_time = $11, \
-             messages_sent = $12, current_season_xp = $13, daily_streak = $14, last_daily = $15, \
-             created_at = $16, time_zone = $17, streak_freezes = $18, last_daily_day = $19, \
-             last_message_xp_at = $20, last_active = now() \
+             season_id = {CURRENT_SEASON}, rank_id = $7, rewarded_rank_id = $8, games_played = $9, \
+             games_won = $10, total_voice_time = $11, messages_sent = $12, current_season_xp = $13, \
+             daily_streak = $14, last_daily = $15, created_at = $16, time_zone = $17, \
+             streak_freezes = $18, last_daily_day = $19, last_message_xp_at = $20, last_active = now() \
          WHERE id = $1 RETURNING {COLUMNS}"
     );
+    let [telegram, discord, email] = m.identities.columns();
+    let p = &m.progress;
     Ok(sqlx::query_as(&sql)
-        .bind(u.id)
-        .bind(&u.telegram_id)
-        .bind(&u.discord_id)
-        .bind(&u.website_email)
-        .bind(u.xp)
-        .bind(u.coins)
-        .bind(u.rank_id)
-        .bind(u.rewarded_rank_id)
-        .bind(u.games_played)
-        .bind(u.games_won)
-        .bind(u.total_voice_time)
-        .bind(u.messages_sent)
-        .bind(u.current_season_xp)
-        .bind(u.daily_streak)
-        .bind(u.last_daily)
-        .bind(u.created_at)
-        .bind(&u.time_zone)
-        .bind(u.streak_freezes)
-        .bind(u.last_daily_day)
-        .bind(u.last_message_xp_at)
+        .bind(id)
+        .bind(telegram)
+        .bind(discord)
+        .bind(email)
+        .bind(p.xp)
+        .bind(p.coins)
+        .bind(p.rank_id)
+        .bind(p.rewarded_rank_id)
+        .bind(m.games_played)
+        .bind(m.games_won)
+        .bind(m.total_voice_time)
+        .bind(m.messages_sent)
+        .bind(p.season_xp)
+        .bind(m.daily_streak)
+        .bind(m.last_daily)
+        .bind(m.created_at)
+        .bind(&m.time_zone)
+        .bind(m.streak_freezes)
+        .bind(m.last_daily_day)
+        .bind(m.last_message_xp_at)
         .fetch_one(tx)
         .await?)
 }

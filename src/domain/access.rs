@@ -1,6 +1,6 @@
 //! Who may do what. Pure rules over the caller's role; the GraphQL layer asks them.
 
-use super::{Platform, UserKey};
+use super::{ExternalId, Platform, UserKey};
 
 /// The role of an API key. No key at all is the anonymous public.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +74,7 @@ pub enum Denied {
 }
 
 fn is_own_platform(platform: Platform, key: &UserKey) -> bool {
-    matches!(key, UserKey::External(p, _) if *p == platform)
+    key.platform() == Some(platform)
 }
 
 pub fn authorize(role: Option<Role>, action: &Action<'_>) -> Result<(), Denied> {
@@ -91,15 +91,12 @@ pub fn authorize(role: Option<Role>, action: &Action<'_>) -> Result<(), Denied> 
     let forbidden = |why: String| Err(Denied::Forbidden(why));
     match (role, action) {
         (Role::Admin, _) => Ok(()),
-        (Role::Bot(_), Lookup(UserKey::External(Platform::Website, _))) => {
+        (Role::Bot(_), Lookup(UserKey::External(ExternalId::Website(_)))) => {
             forbidden("only the website may look users up by email".into())
         }
         (_, Lookup(_)) => Ok(()),
-        (Role::Bot(p), UpsertUser(q)) | (Role::Bot(p), ChangeProgress(UserKey::External(q, _)))
-            if p == *q =>
-        {
-            Ok(())
-        }
+        (Role::Bot(p), UpsertUser(q)) if p == *q => Ok(()),
+        (Role::Bot(p), ChangeProgress(key)) if is_own_platform(p, key) => Ok(()),
         (Role::Bot(p), UpsertUser(_) | ChangeProgress(_)) => forbidden(format!(
             "a {0} bot acts only on users addressed by their {0} id",
             p.as_str()
@@ -111,7 +108,7 @@ pub fn authorize(role: Option<Role>, action: &Action<'_>) -> Result<(), Denied> 
         }
         // The website has authenticated the account behind an email, and the identity it
         // links by OAuth; any other account takes a link code.
-        (Role::Website, LinkPlatform(UserKey::External(Platform::Website, _), p))
+        (Role::Website, LinkPlatform(UserKey::External(ExternalId::Website(_)), p))
             if *p != Platform::Website =>
         {
             Ok(())
@@ -142,13 +139,13 @@ mod tests {
     use super::*;
 
     fn tg() -> UserKey {
-        UserKey::External(Platform::Telegram, "1".into())
+        UserKey::External(ExternalId::parse(Platform::Telegram, "1").unwrap())
     }
     fn dc() -> UserKey {
-        UserKey::External(Platform::Discord, "2".into())
+        UserKey::External(ExternalId::parse(Platform::Discord, "2").unwrap())
     }
     fn mail() -> UserKey {
-        UserKey::External(Platform::Website, "a@b.io".into())
+        UserKey::External(ExternalId::parse(Platform::Website, "a@b.io").unwrap())
     }
     fn id() -> UserKey {
         UserKey::Id(uuid::Uuid::nil())

@@ -3,7 +3,7 @@
 use super::ranks::{Rank, RankTable};
 
 /// The part of a user an XP change reads.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Progress {
     pub xp: i32,
     pub season_xp: i32,

@@ -10,6 +10,7 @@ use super::limits;
 use super::types::{PageInfo, User, actor, state};
 use crate::db::events::{self, EventFilter as Filter, EventRow};
 use crate::db::users;
+use crate::domain::ConsumerName;
 use crate::domain::access::Action;
 use crate::domain::{EventType, Platform};
 use crate::error::AppError;
@@ -291,6 +292,7 @@ impl EventQuery {
     ) -> Result<Vec<Event>> {
         actor(ctx).authorize(&Action::PullEvents)?;
         let first = limits::PENDING.take("first", first)?;
+        let consumer = ConsumerName::parse(&consumer)?;
         let rows = pull::pending(state(ctx), actor(ctx), &consumer, first).await?;
         let user_selected = ctx.look_ahead().field("user").exists();
         wrap(ctx, rows, user_selected).await
@@ -306,14 +308,15 @@ impl EventMutation {
     /// acknowledged. Positions only move forward.
     async fn ack_events(&self, ctx: &Context<'_>, consumer: String, up_to: String) -> Result<i32> {
         actor(ctx).authorize(&Action::PullEvents)?;
-        Ok(pull::ack(state(ctx), actor(ctx), &consumer, &up_to).await?)
+        let consumer = ConsumerName::parse(&consumer)?;
+        Ok(pull::ack(state(ctx), actor(ctx), &consumer, cursor(&up_to)?).await?)
     }
 
     /// Admin: forgets a pull consumer: its next read starts at the oldest retained event, and
     /// the next role to acknowledge with its name owns it. False when there was none.
     async fn reset_consumer(&self, ctx: &Context<'_>, consumer: String) -> Result<bool> {
         actor(ctx).authorize(&Action::Administer)?;
-        Ok(pull::reset(state(ctx), &consumer).await?)
+        Ok(pull::reset(state(ctx), &ConsumerName::parse(&consumer)?).await?)
     }
 }
 

@@ -4,7 +4,7 @@ use async_graphql::{Context, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::types::{User, UserRef, actor, state};
-use crate::domain::access::Action;
+use crate::domain::{self, access::Action};
 use crate::service::{linking, merging};
 
 /// A one-time code that links another platform to this account.
@@ -25,7 +25,10 @@ impl LinkMutation {
         let key = user.key()?;
         actor(ctx).authorize(&Action::ChangeProgress(&key))?;
         let (code, expires_at) = linking::create_code(state(ctx), actor(ctx), &key).await?;
-        Ok(LinkCode { code, expires_at })
+        Ok(LinkCode {
+            code: code.as_str().to_owned(),
+            expires_at,
+        })
     }
 
     /// Redeems a code on another platform for the user addressed there: links that identity
@@ -34,6 +37,7 @@ impl LinkMutation {
     async fn redeem_link_code(&self, ctx: &Context<'_>, code: String, user: UserRef) -> Result<User> {
         let key = user.key()?;
         actor(ctx).authorize(&Action::ChangeProgress(&key))?;
+        let code = domain::LinkCode::parse(&code)?;
         Ok(User(linking::redeem(state(ctx), actor(ctx), &code, &key).await?))
     }
 

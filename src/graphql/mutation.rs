@@ -2,8 +2,8 @@ use async_graphql::{Context, Object, Result};
 
 use super::types::{CoinsChange, UpsertUserInput, User, UserRef, actor, state};
 use super::xp_change::XpChange;
-use crate::domain::Platform;
 use crate::domain::access::Action;
+use crate::domain::{ExternalId, IdempotencyKey, Name, Platform, Reason};
 use crate::service;
 
 #[derive(Default)]
@@ -14,13 +14,14 @@ impl CoreMutation {
     /// Get-or-create by platform identity; refreshes names and lastActive when the user exists.
     async fn upsert_user(&self, ctx: &Context<'_>, input: UpsertUserInput) -> Result<User> {
         actor(ctx).authorize(&Action::UpsertUser(input.platform))?;
-        let input = service::users::UpsertInput {
-            platform: input.platform,
-            external_id: input.external_id,
-            username: input.username,
-            display_name: input.display_name,
-        };
-        Ok(User(service::users::upsert(state(ctx), input).await?))
+        let external_id = ExternalId::parse(input.platform, &input.external_id)?;
+        let username = Name::parse("username", &input.username)?;
+        let display_name = input
+            .display_name
+            .map(|d| Name::parse("displayName", &d))
+            .transpose()?;
+        let user = service::users::upsert(state(ctx), &external_id, &username, display_name.as_ref()).await?;
+        Ok(User(user))
     }
 
     /// CONFLICT when that identity belongs to another user; a no-op when it is already this
@@ -34,8 +35,9 @@ impl CoreMutation {
     ) -> Result<User> {
         let key = user.key()?;
         actor(ctx).authorize(&Action::LinkPlatform(&key, platform))?;
+        let external_id = ExternalId::parse(platform, &external_id)?;
         Ok(User(
-            service::users::link_platform(state(ctx), actor(ctx), &key, platform, &external_id).await?,
+            service::users::link_platform(state(ctx), actor(ctx), &key, &external_id).await?,
         ))
     }
 
@@ -55,8 +57,8 @@ impl CoreMutation {
             actor(ctx),
             &key,
             delta,
-            reason.as_deref(),
-            idempotency_key.as_deref(),
+            Reason::parse(reason.as_deref())?.as_ref(),
+            IdempotencyKey::parse(idempotency_key.as_deref())?,
         )
         .await?;
         Ok(XpChange(change))
@@ -78,8 +80,8 @@ impl CoreMutation {
             actor(ctx),
             &key,
             delta,
-            reason.as_deref(),
-            idempotency_key.as_deref(),
+            Reason::parse(reason.as_deref())?.as_ref(),
+            IdempotencyKey::parse(idempotency_key.as_deref())?,
         )
         .await?;
         Ok(CoinsChange(change))

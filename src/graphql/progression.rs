@@ -10,6 +10,7 @@ use crate::db::boosts::{self, BoostRow};
 use crate::db::seasons::{self, SeasonRow, StandingRow};
 use crate::domain::access::Action;
 use crate::domain::leaderboard::positions_from_head;
+use crate::domain::{IdempotencyKey, Name, Reason};
 use crate::error::AppError;
 use crate::service::activity::{self, Kind};
 use crate::service::{achievements, daily, seasons as season_service};
@@ -212,9 +213,17 @@ impl ProgressionMutation {
     ) -> Result<XpChange> {
         let key = user.key()?;
         actor(ctx).authorize(&Action::ChangeProgress(&key))?;
+        let game_type = Name::parse("gameType", &game_type)?;
         let kind = Kind::Game { game_type, won };
-        let change =
-            activity::record(state(ctx), actor(ctx), &key, kind, xp, idempotency_key.as_deref()).await?;
+        let change = activity::record(
+            state(ctx),
+            actor(ctx),
+            &key,
+            kind,
+            xp,
+            IdempotencyKey::parse(idempotency_key.as_deref())?,
+        )
+        .await?;
         Ok(XpChange(change))
     }
 
@@ -230,8 +239,15 @@ impl ProgressionMutation {
         let key = user.key()?;
         actor(ctx).authorize(&Action::ChangeProgress(&key))?;
         let kind = Kind::Voice { seconds };
-        let change =
-            activity::record(state(ctx), actor(ctx), &key, kind, xp, idempotency_key.as_deref()).await?;
+        let change = activity::record(
+            state(ctx),
+            actor(ctx),
+            &key,
+            kind,
+            xp,
+            IdempotencyKey::parse(idempotency_key.as_deref())?,
+        )
+        .await?;
         Ok(XpChange(change))
     }
 
@@ -251,7 +267,7 @@ impl ProgressionMutation {
             &key,
             Kind::Message,
             xp,
-            idempotency_key.as_deref(),
+            IdempotencyKey::parse(idempotency_key.as_deref())?,
         )
         .await?;
         Ok(XpChange(change))
@@ -267,7 +283,13 @@ impl ProgressionMutation {
         let key = user.key()?;
         actor(ctx).authorize(&Action::ChangeProgress(&key))?;
         Ok(DailyClaim(
-            daily::claim_daily(state(ctx), actor(ctx), &key, idempotency_key.as_deref()).await?,
+            daily::claim_daily(
+                state(ctx),
+                actor(ctx),
+                &key,
+                IdempotencyKey::parse(idempotency_key.as_deref())?,
+            )
+            .await?,
         ))
     }
 
@@ -283,7 +305,14 @@ impl ProgressionMutation {
         actor(ctx).authorize(&Action::ChangeProgress(&key))?;
         let zone = time_zone.as_deref();
         Ok(User(
-            daily::set_time_zone(state(ctx), actor(ctx), &key, zone, idempotency_key.as_deref()).await?,
+            daily::set_time_zone(
+                state(ctx),
+                actor(ctx),
+                &key,
+                zone,
+                IdempotencyKey::parse(idempotency_key.as_deref())?,
+            )
+            .await?,
         ))
     }
 
@@ -297,7 +326,7 @@ impl ProgressionMutation {
     ) -> Result<User> {
         actor(ctx).authorize(&Action::Administer)?;
         let key = user.key()?;
-        let idempotency_key = idempotency_key.as_deref();
+        let idempotency_key = IdempotencyKey::parse(idempotency_key.as_deref())?;
         Ok(User(
             achievements::grant(state(ctx), actor(ctx), &key, &code, idempotency_key).await?,
         ))
@@ -319,15 +348,21 @@ impl ProgressionMutation {
     ) -> Result<XpBoost> {
         actor(ctx).authorize(&Action::Administer)?;
         let key = user.map(|u| u.key()).transpose()?;
+        let reason = Reason::parse(reason.as_deref())?;
         let input = season_service::BoostInput {
             user: key.as_ref(),
             multiplier,
             starts_at,
             ends_at,
-            reason: reason.as_deref(),
+            reason: reason.as_ref(),
         };
-        let boost =
-            season_service::create_boost(state(ctx), actor(ctx), input, idempotency_key.as_deref()).await?;
+        let boost = season_service::create_boost(
+            state(ctx),
+            actor(ctx),
+            input,
+            IdempotencyKey::parse(idempotency_key.as_deref())?,
+        )
+        .await?;
         Ok(XpBoost(boost))
     }
 
@@ -339,7 +374,8 @@ impl ProgressionMutation {
         idempotency_key: Option<String>,
     ) -> Result<Season> {
         actor(ctx).authorize(&Action::Administer)?;
-        let key = idempotency_key.as_deref();
+        let name = Name::parse("name", &name)?;
+        let key = IdempotencyKey::parse(idempotency_key.as_deref())?;
         Ok(season_service::start(state(ctx), actor(ctx), &name, key)
             .await?
             .into())

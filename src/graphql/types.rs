@@ -7,7 +7,7 @@ use super::loaders::Loaders;
 use crate::db::achievements::{AchievementRow, UnlockRow};
 use crate::db::leaderboard::Board;
 use crate::db::users::UserRow;
-use crate::domain::{Platform, Rank, UserKey, access, validate};
+use crate::domain::{ExternalId, Platform, Rank, UserKey, access};
 use crate::error::AppError;
 use crate::service::{Actor, progress};
 use crate::state::AppState;
@@ -24,11 +24,7 @@ pub enum UserRef {
 impl UserRef {
     /// Validates and normalises the reference.
     pub fn key(&self) -> Result<UserKey, AppError> {
-        let external = |p: Platform, raw: &str| {
-            validate::external_id(p, raw)
-                .map(|v| UserKey::External(p, v))
-                .map_err(AppError::InvalidInput)
-        };
+        let external = |p: Platform, raw: &str| Ok(UserKey::External(ExternalId::parse(p, raw)?));
         match self {
             UserRef::Id(id) => id
                 .parse()
@@ -106,27 +102,27 @@ impl User {
     /// Null for the public (no API key).
     async fn telegram_id(&self, ctx: &Context<'_>) -> Option<&str> {
         self.0
-            .telegram_id
-            .as_deref()
+            .identities
+            .get(Platform::Telegram)
             .filter(|_| access::sees_platform_ids(actor(ctx).role()))
     }
     /// Null for the public (no API key).
     async fn discord_id(&self, ctx: &Context<'_>) -> Option<&str> {
         self.0
-            .discord_id
-            .as_deref()
+            .identities
+            .get(Platform::Discord)
             .filter(|_| access::sees_platform_ids(actor(ctx).role()))
     }
     /// Private: null unless the caller may see emails (website and admin keys).
     async fn website_email(&self, ctx: &Context<'_>) -> Option<&str> {
         self.0
-            .website_email
-            .as_deref()
+            .identities
+            .get(Platform::Website)
             .filter(|_| access::sees_emails(actor(ctx).role()))
     }
     /// The platforms with a linked identity (at most 3).
     async fn platforms(&self) -> Vec<Platform> {
-        self.0.platforms()
+        self.0.identities.platforms()
     }
     async fn primary_platform(&self) -> Platform {
         self.0.primary_platform()

@@ -10,7 +10,7 @@ use crate::db::achievements;
 use crate::db::events::{self, NewEvent};
 use crate::db::users::UserRow;
 use crate::domain::achievements::{Standing, is_earned, newly_earned};
-use crate::domain::{EventType, Platform, UserKey};
+use crate::domain::{EventType, IdempotencyKey, Platform, UserKey};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -138,10 +138,10 @@ pub async fn grant(
     actor: &Actor,
     key: &UserKey,
     code: &str,
-    idempotency_key: Option<&str>,
+    idempotency_key: Option<IdempotencyKey>,
 ) -> AppResult<UserRow> {
     let fingerprint = format!("{key}|{code}");
-    let idem = Idempotency::requested(actor, idempotency_key, "grantAchievement", fingerprint)?;
+    let idem = Idempotency::requested(actor, idempotency_key, "grantAchievement", fingerprint);
     unit::for_user(state, key, idem, async |tx, user| {
         let source = actor.source(key, &user);
         let done = unlock(tx, state, actor, source, Unlocks::none(user), code).await?;

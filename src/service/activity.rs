@@ -11,7 +11,7 @@ use super::progress::{Note, XpChange, gain_xp};
 use super::unit;
 use crate::db::events::{self, NewEvent};
 use crate::db::users::{self, Activity};
-use crate::domain::{EventType, UserKey, activity};
+use crate::domain::{EventType, IdempotencyKey, Name, UserKey, activity};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -19,7 +19,7 @@ use crate::state::AppState;
 pub const MAX_ACTIVITY_XP: i32 = 100_000;
 
 pub enum Kind {
-    Game { game_type: String, won: bool },
+    Game { game_type: Name, won: bool },
     Voice { seconds: i32 },
     Message,
 }
@@ -35,7 +35,7 @@ impl Kind {
 
     fn fingerprint(&self) -> String {
         match self {
-            Kind::Game { game_type, won } => format!("{game_type}|{won}"),
+            Kind::Game { game_type, won } => format!("{}|{won}", game_type.as_str()),
             Kind::Voice { seconds } => seconds.to_string(),
             Kind::Message => String::new(),
         }
@@ -48,33 +48,18 @@ pub async fn record(
     key: &UserKey,
     kind: Kind,
     xp: Option<i32>,
-    idempotency_key: Option<&str>,
+    idempotency_key: Option<IdempotencyKey>,
 ) -> AppResult<XpChange> {
-    let rules = &state.rules;
-    let kind = match kind {
-        Kind::Game { game_type, won } => {
-            let game_type = game_type.trim().to_owned();
-            if game_type.is_empty()
-                || game_type.chars().count() > 64
-                || game_type.chars().any(char::is_control)
-            {
-                return Err(AppError::invalid("gameType must be 1 to 64 characters"));
-            }
-            Kind::Game { game_type, won }
-        }
-        Kind::Voice { seconds } => {
-            activity::check_voice_seconds(rules, seconds).map_err(AppError::InvalidInput)?;
-            Kind::Voice { seconds }
-        }
-        Kind::Message => Kind::Message,
-    };
+    if let Kind::Voice { seconds } = kind {
+        activity::check_voice_seconds(&state.rules, seconds).map_err(AppError::InvalidInput)?;
+    }
     if xp.is_some_and(|x| !(0..=MAX_ACTIVITY_XP).contains(&x)) {
         return Err(AppError::invalid(format!(
             "xp must be between 0 and {MAX_ACTIVITY_XP}"
         )));
     }
     let fingerprint = format!("{key}|{}|{xp:?}", kind.fingerprint());
-    let idem = Idempotency::requested(actor, idempotency_key, kind.operation(), fingerprint)?;
+    let idem = Idempotency::requested(actor, idempotency_key, kind.operation(), fingerprint);
     unit::for_user(state, key, idem, async |tx, user| {
         counted(tx, state, actor, key, &kind, xp, user).await
     })
@@ -104,7 +89,7 @@ async fn counted(
             },
             xp.unwrap_or_else(|| activity::game_xp(rules, *won)),
             EventType::GamePlayed,
-            json!({ "gameType": game_type, "won": won }),
+            json!({ "gameType": game_type.as_str(), "won": won }),
         ),
         Kind::Voice { seconds } => (
             Activity {

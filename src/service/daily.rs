@@ -13,7 +13,7 @@ use super::unit;
 use crate::db::events::{self, NewEvent};
 use crate::db::users::{self, UserRow};
 use crate::domain::streak::{ClaimError, StreakState, claim};
-use crate::domain::{EventType, UserKey};
+use crate::domain::{EventType, IdempotencyKey, UserKey};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -44,9 +44,9 @@ pub async fn claim_daily(
     state: &AppState,
     actor: &Actor,
     key: &UserKey,
-    idempotency_key: Option<&str>,
+    idempotency_key: Option<IdempotencyKey>,
 ) -> AppResult<DailyClaim> {
-    let idem = Idempotency::requested(actor, idempotency_key, "claimDaily", key.to_string())?;
+    let idem = Idempotency::requested(actor, idempotency_key, "claimDaily", key.to_string());
     unit::for_user(state, key, idem, async |tx, user| {
         claim_for(tx, state, actor, key, user).await
     })
@@ -116,7 +116,7 @@ pub async fn set_time_zone(
     actor: &Actor,
     key: &UserKey,
     zone: Option<&str>,
-    idempotency_key: Option<&str>,
+    idempotency_key: Option<IdempotencyKey>,
 ) -> AppResult<UserRow> {
     if let Some(z) = zone
         && z.parse::<Tz>().is_err()
@@ -126,7 +126,7 @@ pub async fn set_time_zone(
         ));
     }
     let fingerprint = format!("{key}|{}", zone.unwrap_or(""));
-    let idem = Idempotency::requested(actor, idempotency_key, "setUserTimeZone", fingerprint)?;
+    let idem = Idempotency::requested(actor, idempotency_key, "setUserTimeZone", fingerprint);
     unit::for_user(state, key, idem, async |tx, user| {
         users::set_time_zone(tx, user.id, zone).await
     })

@@ -4,6 +4,7 @@
 use super::Actor;
 use crate::db::consumers;
 use crate::db::events::{self, EventFilter, EventRow};
+use crate::domain::ConsumerName;
 use crate::domain::access::Role;
 use crate::domain::cursor::EventCursor;
 use crate::error::{AppError, AppResult};
@@ -25,20 +26,6 @@ fn check_owner(actor: &Actor, owner: Option<&str>) -> AppResult<()> {
     }
 }
 
-fn consumer_name(raw: &str) -> AppResult<&str> {
-    let ok = (1..=64).contains(&raw.len())
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
-    if ok {
-        Ok(raw)
-    } else {
-        Err(AppError::invalid(
-            "consumer must be 1 to 64 of A-Z a-z 0-9 _ . : -",
-        ))
-    }
-}
-
 pub fn cursor(raw: &str) -> AppResult<EventCursor> {
     EventCursor::decode(raw).ok_or_else(|| AppError::invalid("not an event cursor"))
 }
@@ -46,10 +33,9 @@ pub fn cursor(raw: &str) -> AppResult<EventCursor> {
 pub async fn pending(
     state: &AppState,
     actor: &Actor,
-    consumer: &str,
+    consumer: &ConsumerName,
     limit: i64,
 ) -> AppResult<Vec<EventRow>> {
-    let consumer = consumer_name(consumer)?;
     let (from, owner) = consumers::position(&state.pool, consumer).await?;
     check_owner(actor, owner.as_deref())?;
     events::read(&state.pool, from, None, &EventFilter::default(), limit).await
@@ -58,9 +44,12 @@ pub async fn pending(
 /// Moves the consumer's position forward to `up_to` and returns how many events that
 /// acknowledged. Acknowledging an older position changes nothing; a position past the
 /// events that can be read is refused (it would skip events not delivered yet).
-pub async fn ack(state: &AppState, actor: &Actor, consumer: &str, up_to: &str) -> AppResult<i32> {
-    let consumer = consumer_name(consumer)?;
-    let up_to = cursor(up_to)?;
+pub async fn ack(
+    state: &AppState,
+    actor: &Actor,
+    consumer: &ConsumerName,
+    up_to: EventCursor,
+) -> AppResult<i32> {
     let role = actor
         .role()
         .ok_or_else(|| AppError::Unauthenticated("this needs an API key".into()))?;
@@ -113,6 +102,6 @@ pub async fn list(state: &AppState, after: Option<&str>, limit: i64) -> AppResul
 
 /// Admin: forgets a consumer (its next read starts at the oldest retained event, and the next
 /// role to acknowledge with its name owns it). False when there was none.
-pub async fn reset(state: &AppState, consumer: &str) -> AppResult<bool> {
-    consumers::delete(&state.pool, consumer_name(consumer)?).await
+pub async fn reset(state: &AppState, consumer: &ConsumerName) -> AppResult<bool> {
+    consumers::delete(&state.pool, consumer).await
 }

@@ -6,47 +6,46 @@ use sqlx::PgConnection;
 
 use super::Actor;
 use crate::db::idempotency as store;
-use crate::domain::validate;
+use crate::domain::IdempotencyKey;
 use crate::error::{AppError, AppResult};
 
 pub struct Idempotency {
     /// Keys are unique per API key (`Actor::scope`).
     scope: String,
-    key: String,
+    key: IdempotencyKey,
     operation: &'static str,
     fingerprint: String,
 }
 
 impl Idempotency {
-    /// The caller's `idempotencyKey`, checked (INVALID_INPUT when malformed); `None` without
-    /// one. `fingerprint` names the request's arguments, so a key reused for another request
-    /// is refused rather than answered with an unrelated result.
+    /// The caller's `idempotencyKey` in the actor's scope; `None` without one. `fingerprint`
+    /// names the request's arguments, so a key reused for another request is refused rather
+    /// than answered with an unrelated result.
     pub fn requested(
         actor: &Actor,
-        key: Option<&str>,
+        key: Option<IdempotencyKey>,
         operation: &'static str,
         fingerprint: String,
-    ) -> AppResult<Option<Self>> {
-        let key = validate::idempotency_key(key).map_err(AppError::InvalidInput)?;
-        Ok(key.map(|key| Idempotency {
+    ) -> Option<Self> {
+        key.map(|key| Idempotency {
             scope: actor.scope(),
             key,
             operation,
             fingerprint,
-        }))
+        })
     }
 
     /// Serialises attempts with this key (an advisory lock until the transaction ends, which
     /// takes no transaction id): for mutations that lock no user row before `replay`.
     pub async fn lock(&self, tx: &mut PgConnection) -> AppResult<()> {
-        store::lock(tx, &self.scope, &self.key).await
+        store::lock(tx, &self.scope, self.key.as_str()).await
     }
 
     /// The stored result of an earlier attempt. Call it after locking the rows the mutation
     /// changes (or the key itself): a concurrent attempt with the same key then has either
     /// committed (and is seen here) or not started.
     pub async fn replay<T: DeserializeOwned>(&self, tx: &mut PgConnection) -> AppResult<Option<T>> {
-        let Some(stored) = store::find(tx, &self.scope, &self.key).await? else {
+        let Some(stored) = store::find(tx, &self.scope, self.key.as_str()).await? else {
             return Ok(None);
         };
         if stored.operation != self.operation || stored.fingerprint != self.fingerprint {
@@ -64,7 +63,7 @@ impl Idempotency {
         store::store(
             tx,
             &self.scope,
-            &self.key,
+            self.key.as_str(),
             self.operation,
             &self.fingerprint,
             &value,

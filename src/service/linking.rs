@@ -12,13 +12,10 @@ use crate::auth;
 use crate::db::events::{self, NewEvent};
 use crate::db::link_codes;
 use crate::db::users::{self, UserRow};
-use crate::domain::{EventType, UserKey};
+use crate::domain::{EventType, ExternalId, LinkCode, UserKey};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
-/// Unambiguous characters only (no 0/O, 1/I/L, U): 30^8, about 2^39 codes.
-const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTVWXYZ23456789";
-const CODE_LEN: usize = 8;
 pub const CODE_TTL: Duration = Duration::from_secs(600);
 /// Failed redemptions allowed for one target identity (whoever the callers) in
 /// `FAILURE_WINDOW`.
@@ -28,28 +25,10 @@ pub const MAX_FAILURES: i64 = 5;
 pub const MAX_CALLER_FAILURES: i64 = 100;
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(600);
 
-fn new_code() -> AppResult<String> {
-    let mut bytes = [0u8; CODE_LEN];
+fn new_code() -> AppResult<LinkCode> {
+    let mut bytes = [0u8; LinkCode::LEN];
     getrandom::fill(&mut bytes).map_err(|e| AppError::internal(format!("no randomness: {e}")))?;
-    // 256 is not a multiple of 30; the bias (under 1 %) does not matter for a 10-minute code.
-    Ok(bytes
-        .iter()
-        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
-        .collect())
-}
-
-/// Codes are read back by people: case, spaces and dashes do not matter.
-fn normalize(raw: &str) -> AppResult<String> {
-    let code: String = raw
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-'))
-        .flat_map(char::to_uppercase)
-        .collect();
-    if code.len() == CODE_LEN && code.bytes().all(|b| ALPHABET.contains(&b)) {
-        Ok(code)
-    } else {
-        Err(AppError::invalid("a link code is 8 letters and digits"))
-    }
+    Ok(LinkCode::from_random(bytes))
 }
 
 /// A new code for the user in front of the caller, valid for ten minutes.
@@ -57,14 +36,14 @@ pub async fn create_code(
     state: &AppState,
     actor: &Actor,
     key: &UserKey,
-) -> AppResult<(String, DateTime<Utc>)> {
+) -> AppResult<(LinkCode, DateTime<Utc>)> {
     let user = users::find(&state.pool, key).await?.ok_or_else(not_found)?;
     let code = new_code()?;
     let expires_at = Utc::now() + CODE_TTL;
     let platform = actor.source(key, &user);
     link_codes::create(
         &state.pool,
-        &auth::hash(&code),
+        &auth::hash(code.as_str()),
         user.id,
         platform.as_str(),
         expires_at,
@@ -76,9 +55,8 @@ pub async fn create_code(
 /// Redeems a code for the user the caller addresses on another platform: that identity joins
 /// the code's account, and when it already had an account of its own the two are merged into
 /// the code's account.
-pub async fn redeem(state: &AppState, actor: &Actor, raw_code: &str, key: &UserKey) -> AppResult<UserRow> {
-    let code = normalize(raw_code)?;
-    let UserKey::External(side, external_id) = key else {
+pub async fn redeem(state: &AppState, actor: &Actor, code: &LinkCode, key: &UserKey) -> AppResult<UserRow> {
+    let UserKey::External(external) = key else {
         return Err(AppError::invalid(
             "address the user by their id on the platform redeeming the code",
         ));
@@ -86,7 +64,7 @@ pub async fn redeem(state: &AppState, actor: &Actor, raw_code: &str, key: &UserK
     // A guess is counted before it is checked, so concurrent guesses cannot all slip under
     // the limit; a right guess gives its reservation back.
     let scopes = [
-        (format!("target|{}|{external_id}", side.as_str()), MAX_FAILURES),
+        (format!("target|{key}"), MAX_FAILURES),
         (format!("caller|{}", actor.scope()), MAX_CALLER_FAILURES),
     ];
     let window = Utc::now() - FAILURE_WINDOW;
@@ -98,7 +76,7 @@ pub async fn redeem(state: &AppState, actor: &Actor, raw_code: &str, key: &UserK
             return Err(AppError::RateLimited { retry_after_secs });
         }
     };
-    let redeemed = redeem_code(state, actor, &code, key, &reserved).await;
+    let redeemed = redeem_code(state, actor, code, external, &reserved).await;
     if matches!(&redeemed, Err(e) if !matches!(e, AppError::NotFound(_))) {
         // Not a wrong guess (a code made on this platform, a conflict): not a failure either.
         link_codes::release_guess(&state.pool, &reserved).await?;
@@ -111,14 +89,13 @@ pub async fn redeem(state: &AppState, actor: &Actor, raw_code: &str, key: &UserK
 async fn redeem_code(
     state: &AppState,
     actor: &Actor,
-    code: &str,
-    key: &UserKey,
+    code: &LinkCode,
+    external: &ExternalId,
     reserved: &[i64],
 ) -> AppResult<UserRow> {
-    let UserKey::External(side, external_id) = key else {
-        return Err(AppError::invalid("address the user by their platform id"));
-    };
-    let hash = auth::hash(code);
+    let side = external.platform();
+    let key = &UserKey::External(external.clone());
+    let hash = auth::hash(code.as_str());
     let mut tx = super::unit::begin(state).await?;
     let live = |c: &link_codes::CodeRow| c.used_at.is_none() && c.expires_at > Utc::now();
     // The accounts are locked before anything is written (the code's lock included), so
@@ -159,8 +136,8 @@ async fn redeem_code(
                 actor,
                 row.user_id,
                 existing.id,
-                *side,
-                super::merging::RankRewards::Pay,
+                side,
+                crate::domain::merge::RankRewards::Pay,
             )
             .await?
         }
@@ -168,17 +145,17 @@ async fn redeem_code(
             let owner = users::lock(&mut tx, &UserKey::Id(row.user_id))
                 .await?
                 .ok_or_else(not_found)?;
-            if owner.external_id(*side).is_some() {
+            if owner.identities.get(side).is_some() {
                 return Err(AppError::Conflict(format!(
                     "the account already has another {} identity",
                     side.as_str()
                 )));
             }
-            let linked = users::set_external_id(&mut tx, owner.id, *side, external_id).await?;
+            let linked = users::set_external_id(&mut tx, owner.id, external).await?;
             let event = NewEvent {
                 user_id: owner.id,
                 event_type: EventType::AccountLinked,
-                source: *side,
+                source: side,
                 data: json!({ "platform": side.as_str(), "via": "link_code" }),
             };
             events::append(&mut tx, actor.key_id(), &[event]).await?;
@@ -189,19 +166,4 @@ async fn redeem_code(
     link_codes::release_guess(&mut *tx, reserved).await?;
     super::commit(state, tx).await?;
     Ok(result)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_are_unambiguous_and_forgiving_to_type() {
-        let code = new_code().unwrap();
-        assert_eq!(normalize(&code).unwrap(), code);
-        let spaced = format!("{}-{} ", &code[..4].to_lowercase(), &code[4..]);
-        assert_eq!(normalize(&spaced).unwrap(), code);
-        assert!(normalize("ABC").is_err());
-        assert!(normalize("ABCDEFG0").is_err(), "0 is not in the alphabet");
-    }
 }

@@ -61,10 +61,7 @@ impl Actor {
         match self.role() {
             Some(Role::Bot(p)) => p,
             Some(Role::Website) => Platform::Website,
-            _ => match key {
-                UserKey::External(p, _) => *p,
-                UserKey::Id(_) => user.primary_platform(),
-            },
+            _ => key.platform().unwrap_or_else(|| user.primary_platform()),
         }
     }
 }

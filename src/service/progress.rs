@@ -12,7 +12,7 @@ use super::unit;
 use crate::db::boosts;
 use crate::db::events::{self, NewEvent};
 use crate::db::users::{self, UserRow};
-use crate::domain::{EventType, Platform, UserKey, activity, validate, xp};
+use crate::domain::{EventType, IdempotencyKey, Platform, Reason, UserKey, activity, xp};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -192,16 +192,13 @@ pub async fn gain_xp(
     apply_xp(tx, state, actor, source, user, boosted, note).await
 }
 
-/// A delta request checked: non-zero, its reason valid. Returns the reason with the
-/// fingerprint its idempotency key stores (the request as sent, not the account it resolves
+/// A delta request checked: non-zero. Returns the fingerprint its idempotency key stores (the request as sent, not the account it resolves
 /// to).
-fn checked_delta(key: &UserKey, delta: i32, reason: Option<&str>) -> AppResult<(Option<String>, String)> {
+fn checked_delta(key: &UserKey, delta: i32, reason: Option<&Reason>) -> AppResult<String> {
     if delta == 0 {
         return Err(AppError::invalid("delta must not be 0"));
     }
-    let reason = validate::reason(reason).map_err(AppError::InvalidInput)?;
-    let fingerprint = format!("{key}|{delta}|{}", reason.as_deref().unwrap_or(""));
-    Ok((reason, fingerprint))
+    Ok(format!("{key}|{delta}|{}", reason.map_or("", Reason::as_str)))
 }
 
 pub async fn award_xp(
@@ -209,14 +206,14 @@ pub async fn award_xp(
     actor: &Actor,
     key: &UserKey,
     delta: i32,
-    reason: Option<&str>,
-    idempotency_key: Option<&str>,
+    reason: Option<&Reason>,
+    idempotency_key: Option<IdempotencyKey>,
 ) -> AppResult<XpChange> {
-    let (reason, fingerprint) = checked_delta(key, delta, reason)?;
-    let idem = Idempotency::requested(actor, idempotency_key, "awardXp", fingerprint)?;
+    let fingerprint = checked_delta(key, delta, reason)?;
+    let idem = Idempotency::requested(actor, idempotency_key, "awardXp", fingerprint);
     unit::for_user(state, key, idem, async |tx, user| {
         let source = actor.source(key, &user);
-        let note = Note::because(reason.as_deref());
+        let note = Note::because(reason.map(Reason::as_str));
         let applied = gain_xp(tx, state, actor, source, &user, delta, note).await?;
         let unlocks = super::achievements::unlock_earned(tx, state, actor, source, applied.user).await?;
         Ok(applied.change.with_unlocks(unlocks))
@@ -292,13 +289,13 @@ pub async fn adjust_coins(
     actor: &Actor,
     key: &UserKey,
     delta: i32,
-    reason: Option<&str>,
-    idempotency_key: Option<&str>,
+    reason: Option<&Reason>,
+    idempotency_key: Option<IdempotencyKey>,
 ) -> AppResult<CoinsChange> {
-    let (reason, fingerprint) = checked_delta(key, delta, reason)?;
-    let idem = Idempotency::requested(actor, idempotency_key, "adjustCoins", fingerprint)?;
+    let fingerprint = checked_delta(key, delta, reason)?;
+    let idem = Idempotency::requested(actor, idempotency_key, "adjustCoins", fingerprint);
     unit::for_user(state, key, idem, async |tx, user| {
-        let note = Note::because(reason.as_deref());
+        let note = Note::because(reason.map(Reason::as_str));
         let source = actor.source(key, &user);
         Ok(apply_coins(tx, actor, source, &user, delta, note).await?.change)
     })

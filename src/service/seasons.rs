@@ -11,7 +11,7 @@ use crate::db::boosts::{self, BoostRow};
 use crate::db::events::{self, NewEvent};
 use crate::db::seasons::{self, SeasonRow};
 use crate::db::users;
-use crate::domain::{EventType, Platform, UserKey, validate};
+use crate::domain::{EventType, IdempotencyKey, Name, Platform, Reason, UserKey};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -22,13 +22,12 @@ use crate::state::AppState;
 pub async fn start(
     state: &AppState,
     actor: &Actor,
-    name: &str,
-    idempotency_key: Option<&str>,
+    name: &Name,
+    idempotency_key: Option<IdempotencyKey>,
 ) -> AppResult<SeasonRow> {
-    let name = validate::name("name", name).map_err(AppError::InvalidInput)?;
-    let idem = Idempotency::requested(actor, idempotency_key, "startSeason", name.clone())?;
+    let idem = Idempotency::requested(actor, idempotency_key, "startSeason", name.as_str().to_owned());
     unit::keyed(state, idem, async |tx| {
-        let (ended, started, champion) = seasons::start(tx, &name).await?;
+        let (ended, started, champion) = seasons::start(tx, name).await?;
         if let Some(champion) = champion {
             let event = NewEvent {
                 user_id: champion,
@@ -55,14 +54,14 @@ pub struct BoostInput<'a> {
     pub multiplier: f64,
     pub starts_at: Option<DateTime<Utc>>,
     pub ends_at: DateTime<Utc>,
-    pub reason: Option<&'a str>,
+    pub reason: Option<&'a Reason>,
 }
 
 pub async fn create_boost(
     state: &AppState,
     actor: &Actor,
     input: BoostInput<'_>,
-    idempotency_key: Option<&str>,
+    idempotency_key: Option<IdempotencyKey>,
 ) -> AppResult<BoostRow> {
     let BoostInput {
         user,
@@ -78,27 +77,18 @@ pub async fn create_boost(
     if ends_at <= starts_at {
         return Err(AppError::invalid("endsAt must come after startsAt"));
     }
-    let reason = validate::reason(reason).map_err(AppError::InvalidInput)?;
     let user_text = user.map(ToString::to_string).unwrap_or_default();
     let fingerprint = format!(
         "{user_text}|{multiplier}|{ends_at}|{}",
-        reason.as_deref().unwrap_or("")
+        reason.map_or("", Reason::as_str)
     );
-    let idem = Idempotency::requested(actor, idempotency_key, "createXpBoost", fingerprint)?;
+    let idem = Idempotency::requested(actor, idempotency_key, "createXpBoost", fingerprint);
     unit::keyed(state, idem, async |tx| {
         let user_id = match user {
             Some(key) => Some(users::find(&mut *tx, key).await?.ok_or_else(not_found)?.id),
             None => None,
         };
-        boosts::create(
-            &mut *tx,
-            user_id,
-            multiplier,
-            starts_at,
-            ends_at,
-            reason.as_deref(),
-        )
-        .await
+        boosts::create(&mut *tx, user_id, multiplier, starts_at, ends_at, reason).await
     })
     .await
 }

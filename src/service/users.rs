@@ -1,9 +1,12 @@
+//! Users: lookups, get-or-create by platform identity, and linking a platform identity the
+//! caller vouches for.
+
 use serde_json::json;
 
 use super::Actor;
 use crate::db::events::{self, NewEvent};
 use crate::db::users::{self, UserRow};
-use crate::domain::{EventType, Platform, UserKey, validate};
+use crate::domain::{EventType, ExternalId, Name, UserKey};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -16,31 +19,14 @@ pub async fn find_with_position(state: &AppState, key: &UserKey) -> AppResult<Op
     users::find_with_position(&state.pool, key).await
 }
 
-pub struct UpsertInput {
-    pub platform: Platform,
-    pub external_id: String,
-    pub username: String,
-    pub display_name: Option<String>,
-}
-
-pub async fn upsert(state: &AppState, input: UpsertInput) -> AppResult<UserRow> {
-    let external_id =
-        validate::external_id(input.platform, &input.external_id).map_err(AppError::InvalidInput)?;
-    let username = validate::name("username", &input.username).map_err(AppError::InvalidInput)?;
-    let display_name = input
-        .display_name
-        .as_deref()
-        .map(|d| validate::name("displayName", d))
-        .transpose()
-        .map_err(AppError::InvalidInput)?;
-    let (user, _created) = users::upsert(
-        &state.pool,
-        input.platform,
-        &external_id,
-        &username,
-        display_name.as_deref(),
-    )
-    .await?;
+/// Get-or-create by platform identity; an existing user gets the fresh names.
+pub async fn upsert(
+    state: &AppState,
+    external_id: &ExternalId,
+    username: &Name,
+    display_name: Option<&Name>,
+) -> AppResult<UserRow> {
+    let (user, _created) = users::upsert(&state.pool, external_id, username, display_name).await?;
     Ok(user)
 }
 
@@ -50,14 +36,13 @@ pub async fn link_platform(
     state: &AppState,
     actor: &Actor,
     key: &UserKey,
-    platform: Platform,
-    external_id: &str,
+    external_id: &ExternalId,
 ) -> AppResult<UserRow> {
-    let external_id = validate::external_id(platform, external_id).map_err(AppError::InvalidInput)?;
+    let platform = external_id.platform();
     let mut tx = super::unit::begin(state).await?;
     let user = users::lock(&mut tx, key).await?.ok_or_else(not_found)?;
-    match user.external_id(platform) {
-        Some(current) if current == external_id => return Ok(user),
+    match user.identities.get(platform) {
+        Some(current) if current == external_id.as_str() => return Ok(user),
         Some(_) => {
             return Err(AppError::Conflict(format!(
                 "the user already has another {} account linked",
@@ -66,7 +51,7 @@ pub async fn link_platform(
         }
         None => {}
     }
-    if users::find(&mut *tx, &UserKey::External(platform, external_id.clone()))
+    if users::find(&mut *tx, &UserKey::External(external_id.clone()))
         .await?
         .is_some()
     {
@@ -75,7 +60,7 @@ pub async fn link_platform(
             platform.as_str()
         )));
     }
-    let linked = users::set_external_id(&mut tx, user.id, platform, &external_id).await?;
+    let linked = users::set_external_id(&mut tx, user.id, external_id).await?;
     events::append(
         &mut tx,
         actor.key_id(),

@@ -386,7 +386,8 @@ async fn a_revocation_during_a_lookup_is_not_undone_by_the_cache() {
         .unwrap()
         .key()
         .unwrap();
-    assert!(ttfd::db::api_keys::revoke(&app.pool, "racing-bot").await.unwrap());
+    let name = ttfd::domain::Name::parse("name", "racing-bot").unwrap();
+    assert!(ttfd::db::api_keys::revoke(&app.pool, &name).await.unwrap());
     keys.changed(ttfd::auth::KeyChange::One(read.id));
     assert!(
         !keys.remember(digest, read, before),

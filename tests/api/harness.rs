@@ -104,7 +104,8 @@ async fn init_cluster() -> Cluster {
 /// Creates an API key directly in the database and returns its secret.
 pub async fn create_key(pool: &PgPool, name: &str, role: ttfd::domain::access::Role) -> String {
     let secret = ttfd::auth::new_secret().unwrap();
-    ttfd::db::api_keys::create(pool, name, role, &ttfd::auth::hash(&secret))
+    let name = ttfd::domain::Name::parse("name", name).unwrap();
+    ttfd::db::api_keys::create(pool, &name, role, &ttfd::auth::hash(&secret))
         .await
         .unwrap();
     secret

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 use super::Platform;
-use super::validate;
+use super::{ExternalId, Identities, Name};
 
 mod plan;
 #[cfg(test)]
@@ -163,11 +163,9 @@ pub struct Record {
     /// The file line the row starts on (1 is a CSV file's header), or the player's number in
     /// a MEE6 export.
     pub line: u64,
-    pub telegram_id: Option<String>,
-    pub discord_id: Option<String>,
-    pub email: Option<String>,
-    pub username: String,
-    pub display_name: Option<String>,
+    pub identities: Identities,
+    pub username: Name,
+    pub display_name: Option<Name>,
     pub counters: Counters,
     pub daily_streak: i32,
     pub last_daily: Option<DateTime<Utc>>,
@@ -178,20 +176,11 @@ impl Record {
     /// The record's own identity in its source: what makes a second row a duplicate and what
     /// the import remembers it by.
     pub fn source_id(&self, source: Source) -> &str {
-        let id = match source.platform() {
-            Platform::Telegram => &self.telegram_id,
-            Platform::Discord => &self.discord_id,
-            Platform::Website => &self.email,
-        };
-        id.as_deref().unwrap_or_default()
+        self.identities.get(source.platform()).unwrap_or_default()
     }
 
     pub fn identity(&self, platform: Platform) -> Option<&str> {
-        match platform {
-            Platform::Telegram => self.telegram_id.as_deref(),
-            Platform::Discord => self.discord_id.as_deref(),
-            Platform::Website => self.email.as_deref(),
-        }
+        self.identities.get(platform)
     }
 }
 
@@ -244,28 +233,26 @@ pub fn record<'a>(
     get: impl Fn(&str) -> Option<&'a str>,
 ) -> Result<Record, String> {
     let present = |c: &str| get(c).map(str::trim).filter(|s| !s.is_empty());
-    let id = |platform: Platform, column: &str| -> Result<Option<String>, String> {
-        present(column)
-            .map(|raw| validate::external_id(platform, raw).map_err(|e| format!("{column}: {e}")))
-            .transpose()
-    };
-    let telegram_id = id(Platform::Telegram, "telegram_id")?;
-    let discord_id = id(Platform::Discord, "discord_id")?;
-    let email = id(Platform::Website, "email")?;
-    let own = match source.platform() {
-        Platform::Telegram => &telegram_id,
-        Platform::Discord => &discord_id,
-        Platform::Website => &email,
-    };
-    if own.is_none() {
+    let mut identities = Identities::default();
+    for (platform, column) in [
+        (Platform::Telegram, "telegram_id"),
+        (Platform::Discord, "discord_id"),
+        (Platform::Website, "email"),
+    ] {
+        if let Some(raw) = present(column) {
+            let id = ExternalId::parse(platform, raw).map_err(|e| format!("{column}: {}", e.message()))?;
+            identities.set(id);
+        }
+    }
+    if identities.get(source.platform()).is_none() {
         return Err(format!("{} is missing", source.columns()[0]));
     }
     let username = match present("username") {
-        Some(raw) => validate::name("username", raw)?,
+        Some(raw) => Name::parse("username", raw)?,
         None => return Err("username is missing".into()),
     };
     let display_name = present("display_name")
-        .map(|raw| validate::name("display_name", raw))
+        .map(|raw| Name::parse("display_name", raw))
         .transpose()?;
     let counters = Counters {
         xp: count("xp", get("xp"))?,
@@ -283,9 +270,7 @@ pub fn record<'a>(
     }
     Ok(Record {
         line,
-        telegram_id,
-        discord_id,
-        email,
+        identities,
         username,
         display_name,
         counters,

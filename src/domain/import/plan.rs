@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{Counters, Record, Source};
-use crate::domain::Platform;
+use crate::domain::{Identities, Platform};
 
 /// How XP meets XP when a record lands on an existing account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,9 +19,7 @@ pub enum XpPolicy {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Account {
     pub id: Uuid,
-    pub telegram_id: Option<String>,
-    pub discord_id: Option<String>,
-    pub email: Option<String>,
+    pub identities: Identities,
     pub xp: i32,
     pub daily_streak: i32,
     pub last_daily: Option<DateTime<Utc>>,
@@ -30,11 +28,7 @@ pub struct Account {
 
 impl Account {
     pub fn identity(&self, platform: Platform) -> Option<&str> {
-        match platform {
-            Platform::Telegram => self.telegram_id.as_deref(),
-            Platform::Discord => self.discord_id.as_deref(),
-            Platform::Website => self.email.as_deref(),
-        }
+        self.identities.get(platform)
     }
 }
 

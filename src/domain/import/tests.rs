@@ -16,12 +16,20 @@ fn telegram(line: u64, id: &str, xp: &str) -> Record {
     .unwrap()
 }
 
+fn identities(tg: Option<&str>, dc: Option<&str>, email: Option<&str>) -> Identities {
+    let mut ids = Identities::default();
+    for (p, raw) in Platform::ALL.into_iter().zip([tg, dc, email]) {
+        if let Some(raw) = raw {
+            ids.set(ExternalId::parse(p, raw).unwrap());
+        }
+    }
+    ids
+}
+
 fn account(tg: Option<&str>, dc: Option<&str>, email: Option<&str>, xp: i32) -> Account {
     Account {
         id: Uuid::now_v7(),
-        telegram_id: tg.map(Into::into),
-        discord_id: dc.map(Into::into),
-        email: email.map(Into::into),
+        identities: identities(tg, dc, email),
         xp,
         daily_streak: 0,
         last_daily: None,
@@ -45,7 +53,7 @@ fn a_row_becomes_a_record_with_defaults() {
         ]),
     )
     .unwrap();
-    assert_eq!(r.telegram_id.as_deref(), Some("42"));
+    assert_eq!(r.identity(Platform::Telegram), Some("42"));
     assert_eq!(r.counters.xp, 1500);
     assert_eq!(r.counters.coins, 0);
     assert_eq!((r.counters.games_played, r.counters.games_won), (10, 4));
@@ -226,7 +234,7 @@ fn a_website_row_links_and_merges_accounts_of_one_person() {
         ]),
     )
     .unwrap();
-    assert_eq!(web.email.as_deref(), Some("ann@example.com"));
+    assert_eq!(web.identity(Platform::Website), Some("ann@example.com"));
     let tg = account(Some("1"), None, None, 10);
     let Action::Update { links, .. } = plan(
         Source::Website,

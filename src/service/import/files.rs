@@ -214,6 +214,7 @@ fn mee6(mut input: impl Read) -> Result<Parsed, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Platform;
 
     fn none(_: u64) {}
 
@@ -265,7 +266,11 @@ mod tests {
         assert_eq!(parsed.records.len(), 1);
         let r = &parsed.records[0];
         assert_eq!(
-            (r.discord_id.as_deref(), r.counters.xp, r.counters.messages_sent),
+            (
+                r.identity(Platform::Discord),
+                r.counters.xp,
+                r.counters.messages_sent
+            ),
             (Some("80351110224678912"), 1200, 300)
         );
         assert_eq!(parsed.rejected[0].line, 2);

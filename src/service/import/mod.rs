@@ -13,10 +13,10 @@ use crate::domain::achievements::lowest_rank_of_tier;
 use crate::domain::import::{
     Account, Action, Counters, Record, Rejected, Source, XpPolicy, plan, without_duplicates,
 };
+use crate::domain::merge::RankRewards;
 use crate::domain::{Platform, RankTable};
 use crate::error::AppResult;
 use crate::service::Actor;
-use crate::service::merging::RankRewards;
 use crate::state::AppState;
 
 pub struct Options {
