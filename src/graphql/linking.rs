@@ -1,19 +1,11 @@
-//! Linking platforms with one-time codes, and merging accounts.
+//! Linking resolvers: one-time link codes, and merging accounts.
 
-use async_graphql::{Context, Object, Result, SimpleObject};
-use chrono::{DateTime, Utc};
+use async_graphql::{Context, Object, Result};
 
-use super::types::{User, UserRef, actor, state};
+use super::context::{actor, state};
+use super::types::{LinkCode, User, UserRef};
 use crate::domain::{self, access::Action};
 use crate::service::{linking, merging};
-
-/// A one-time code that links another platform to this account.
-#[derive(SimpleObject)]
-pub struct LinkCode {
-    /// 8 characters; show it to the user, who enters it on the other platform.
-    pub code: String,
-    pub expires_at: DateTime<Utc>,
-}
 
 #[derive(Default)]
 pub struct LinkMutation;

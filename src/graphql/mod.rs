@@ -1,7 +1,9 @@
-//! The GraphQL schema: types, resolvers, loaders. Resolvers check arguments and access, call
-//! `service` for every change, and shape the result; reads that are one statement call `db`
-//! (or a loader) directly.
+//! The GraphQL schema: resolvers by area (query, mutation, events, ledger, linking,
+//! progression), one file per type in `types/`, the loaders and the limits. Resolvers parse
+//! arguments into domain types, check access, call `service` for every change, and shape the
+//! result; reads that are one statement call `db` (or a loader) directly.
 
+mod context;
 mod events;
 mod ledger;
 pub mod limits;
@@ -12,7 +14,6 @@ pub mod phases;
 mod progression;
 mod query;
 mod types;
-mod xp_change;
 
 use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
@@ -41,10 +42,10 @@ pub type TtfdSchema = Schema<Query, Mutation, Subscription>;
 /// The schema without runtime data: enough to print the SDL.
 pub fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query::default(), Mutation::default(), Subscription)
-        .limit_depth(limits::DEPTH)
-        .limit_complexity(limits::COMPLEXITY)
-        .limit_recursive_depth(limits::RECURSIVE_DEPTH)
-        .limit_directives(limits::DIRECTIVES_PER_FIELD)
+        .limit_depth(limits::LIMITS.depth)
+        .limit_complexity(limits::LIMITS.complexity)
+        .limit_recursive_depth(limits::LIMITS.recursive_depth)
+        .limit_directives(limits::LIMITS.directives_per_field)
         .extension(phases::Phases::default())
 }
 

@@ -1,7 +1,9 @@
+//! Core mutation resolvers: get-or-create, linking a platform, XP and coins.
+
 use async_graphql::{Context, Object, Result};
 
-use super::types::{CoinsChange, UpsertUserInput, User, UserRef, actor, state};
-use super::xp_change::XpChange;
+use super::context::{actor, state};
+use super::types::{CoinsChange, UpsertUserInput, User, UserRef, XpChange};
 use crate::domain::access::Action;
 use crate::domain::{ExternalId, IdempotencyKey, Name, Platform, Reason};
 use crate::service;

@@ -1,117 +1,19 @@
-//! Activity, daily claims, achievements, boosts and seasons.
+//! Progression resolvers: activity, daily claims, achievements, boosts and seasons.
 
-use async_graphql::{Context, Object, Result, SimpleObject};
+use async_graphql::{Context, Object, Result};
 use chrono::{DateTime, Utc};
 
+use super::context::{actor, state};
 use super::limits;
-use super::types::{User, UserRef, actor, loaders, state};
-use super::xp_change::XpChange;
-use crate::db::boosts::{self, BoostRow};
-use crate::db::seasons::{self, SeasonRow, StandingRow};
+use super::types::{DailyClaim, Season, SeasonStanding, User, UserRef, XpBoost, XpChange};
+use crate::db::boosts;
+use crate::db::seasons::{self, StandingRow};
 use crate::domain::access::Action;
 use crate::domain::leaderboard::positions_from_head;
 use crate::domain::{IdempotencyKey, Name, Reason};
 use crate::error::AppError;
 use crate::service::activity::{self, Kind};
 use crate::service::{achievements, daily, seasons as season_service};
-
-/// A daily claim's outcome.
-pub struct DailyClaim(pub daily::DailyClaim);
-
-#[Object]
-impl DailyClaim {
-    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
-        super::types::load_user(ctx, self.0.user_id).await
-    }
-    async fn streak(&self) -> i32 {
-        self.0.streak
-    }
-    async fn reward_coins(&self) -> i32 {
-        self.0.reward_coins
-    }
-    async fn reward_xp(&self) -> i32 {
-        self.0.reward_xp
-    }
-    /// Streak freezes this claim used up to cover missed days.
-    async fn freezes_used(&self) -> i32 {
-        self.0.freezes_used
-    }
-    /// The claim's whole effect: final XP and coins, the ranks crossed and the achievements
-    /// unlocked, with their rewards (null only for a retry of a claim made before this field).
-    async fn xp_change(&self) -> Option<XpChange> {
-        self.0.change.clone().map(XpChange)
-    }
-}
-
-/// A community-wide (no user) or personal XP boost.
-pub struct XpBoost(pub BoostRow);
-
-#[Object]
-impl XpBoost {
-    async fn id(&self) -> async_graphql::ID {
-        async_graphql::ID(self.0.id.to_string())
-    }
-    async fn user_id(&self) -> Option<async_graphql::ID> {
-        self.0.user_id.map(|u| async_graphql::ID(u.to_string()))
-    }
-    async fn multiplier(&self) -> f64 {
-        self.0.multiplier
-    }
-    async fn starts_at(&self) -> DateTime<Utc> {
-        self.0.starts_at
-    }
-    async fn ends_at(&self) -> DateTime<Utc> {
-        self.0.ends_at
-    }
-    async fn reason(&self) -> Option<&str> {
-        self.0.reason.as_deref()
-    }
-}
-
-#[derive(SimpleObject)]
-pub struct Season {
-    pub id: i32,
-    pub name: String,
-    pub started_at: DateTime<Utc>,
-    pub ended_at: Option<DateTime<Utc>>,
-    pub current: bool,
-}
-
-impl From<SeasonRow> for Season {
-    fn from(s: SeasonRow) -> Season {
-        Season {
-            current: s.ended_at.is_none(),
-            id: s.id,
-            name: s.name,
-            started_at: s.started_at,
-            ended_at: s.ended_at,
-        }
-    }
-}
-
-/// A user's final place in an ended season.
-pub struct SeasonStanding(pub StandingRow);
-
-#[Object]
-impl SeasonStanding {
-    async fn season_id(&self) -> i32 {
-        self.0.season_id
-    }
-    /// 1 = best; ties share a position.
-    async fn position(&self) -> i32 {
-        i32::try_from(self.0.position).unwrap_or(i32::MAX)
-    }
-    async fn xp(&self) -> i32 {
-        self.0.xp
-    }
-    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(loaders(ctx)?.users.load_one(self.0.user_id).await?.map(User))
-    }
-    /// Pass as `after` for the next page.
-    async fn cursor(&self) -> String {
-        format!("{}:{}", self.0.xp, self.0.user_id)
-    }
-}
 
 #[derive(Default)]
 pub struct ProgressionQuery;
@@ -120,14 +22,14 @@ pub struct ProgressionQuery;
 impl ProgressionQuery {
     /// Seasons, oldest first (the current one last): `first` (at most 500) after the season
     /// with id `after`.
-    #[graphql(complexity = "limits::SEASONS.cost(first) * child_complexity")]
+    #[graphql(complexity = "limits::LIMITS.seasons.cost(first) * child_complexity")]
     async fn seasons(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "Some(limits::SEASONS.default)")] first: Option<i32>,
+        #[graphql(default_with = "Some(limits::LIMITS.seasons.default)")] first: Option<i32>,
         after: Option<i32>,
     ) -> Result<Vec<Season>> {
-        let first = limits::SEASONS.take("first", first)?;
+        let first = limits::LIMITS.seasons.take("first", first)?;
         Ok(seasons::list(&state(ctx).pool, after.unwrap_or(0), first)
             .await?
             .into_iter()
@@ -136,15 +38,15 @@ impl ProgressionQuery {
     }
 
     /// The frozen final standings of an ended season, best first (at most `first`, 100).
-    #[graphql(complexity = "limits::SEASON_STANDINGS.cost(first) * child_complexity")]
+    #[graphql(complexity = "limits::LIMITS.season_standings.cost(first) * child_complexity")]
     async fn season_standings(
         &self,
         ctx: &Context<'_>,
         season: i32,
-        #[graphql(default_with = "Some(limits::SEASON_STANDINGS.default)")] first: Option<i32>,
+        #[graphql(default_with = "Some(limits::LIMITS.season_standings.default)")] first: Option<i32>,
         after: Option<String>,
     ) -> Result<Vec<SeasonStanding>> {
-        let first = limits::SEASON_STANDINGS.take("first", first)?;
+        let first = limits::LIMITS.season_standings.take("first", first)?;
         let after = after
             .map(|a| {
                 let (xp, id) = a.split_once(':')?;
@@ -180,14 +82,14 @@ impl ProgressionQuery {
     }
 
     /// Admin: boosts in force or still to come, soonest first (at most `first`, 500).
-    #[graphql(complexity = "limits::BOOSTS.cost(first) * child_complexity")]
+    #[graphql(complexity = "limits::LIMITS.boosts.cost(first) * child_complexity")]
     async fn xp_boosts(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "Some(limits::BOOSTS.default)")] first: Option<i32>,
+        #[graphql(default_with = "Some(limits::LIMITS.boosts.default)")] first: Option<i32>,
     ) -> Result<Vec<XpBoost>> {
         actor(ctx).authorize(&Action::Administer)?;
-        let first = limits::BOOSTS.take("first", first)?;
+        let first = limits::LIMITS.boosts.take("first", first)?;
         Ok(boosts::current(&state(ctx).pool, first)
             .await?
             .into_iter()

@@ -1,9 +1,12 @@
+//! Core query resolvers: users, the leaderboard, ranks and the achievement catalog.
+
 use async_graphql::{Context, Object, Result};
 
+use super::context::{actor, loaders, state};
 use super::limits;
 use super::types::{
     Achievement, LeaderboardConnection, LeaderboardEdge, LeaderboardEntry, LeaderboardScope, PageInfo, User,
-    UserRef, actor, loaders, state,
+    UserRef,
 };
 use crate::db::achievements;
 use crate::db::leaderboard::{self, Board, Start};
@@ -48,11 +51,11 @@ impl CoreQuery {
     }
 
     /// Users by score, best first; ties share a position and keep a stable order.
-    #[graphql(complexity = "limits::LEADERBOARD.cost(first) * child_complexity")]
+    #[graphql(complexity = "limits::LIMITS.leaderboard.cost(first) * child_complexity")]
     async fn leaderboard(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "Some(limits::LEADERBOARD.default)")] first: Option<i32>,
+        #[graphql(default_with = "Some(limits::LIMITS.leaderboard.default)")] first: Option<i32>,
         after: Option<String>,
         #[graphql(default_with = "Some(LeaderboardScope::AllTime)")] scope: Option<LeaderboardScope>,
         #[graphql(
@@ -60,7 +63,7 @@ impl CoreQuery {
         )]
         around: Option<UserRef>,
     ) -> Result<LeaderboardConnection> {
-        let first = limits::LEADERBOARD.take("first", first)? as i32;
+        let first = limits::LIMITS.leaderboard.take("first", first)? as i32;
         let scope = scope.unwrap_or(LeaderboardScope::AllTime);
         let board = Board::from(scope);
         let after = after

@@ -4,8 +4,9 @@
 
 use async_graphql::{Context, Object, Result};
 
-use super::types::{User, load_user, rank_by_id};
+use super::User;
 use crate::domain::Rank;
+use crate::graphql::context::{load_user, rank_by_id};
 use crate::service::progress;
 
 pub struct XpChange(pub progress::XpChange);

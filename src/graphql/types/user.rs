@@ -1,89 +1,13 @@
-//! GraphQL object and input types of the public contract.
+//! `User`: one person across every platform.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, OneofObject, Result, SimpleObject};
+use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 
-use super::loaders::Loaders;
-use crate::db::achievements::{AchievementRow, UnlockRow};
+use super::{RankProgress, UserAchievement};
 use crate::db::leaderboard::Board;
 use crate::db::users::UserRow;
-use crate::domain::{ExternalId, Platform, Rank, UserKey, access};
-use crate::error::AppError;
-use crate::service::{Actor, progress};
-use crate::state::AppState;
-
-/// Exactly one field set. `id` is the unified user id.
-#[derive(OneofObject, Clone, Debug)]
-pub enum UserRef {
-    Id(ID),
-    TelegramId(String),
-    DiscordId(String),
-    WebsiteEmail(String),
-}
-
-impl UserRef {
-    /// Validates and normalises the reference.
-    pub fn key(&self) -> Result<UserKey, AppError> {
-        let external = |p: Platform, raw: &str| Ok(UserKey::External(ExternalId::parse(p, raw)?));
-        match self {
-            UserRef::Id(id) => id
-                .parse()
-                .map(UserKey::Id)
-                .map_err(|_| AppError::invalid("id is not a user id")),
-            UserRef::TelegramId(v) => external(Platform::Telegram, v),
-            UserRef::DiscordId(v) => external(Platform::Discord, v),
-            UserRef::WebsiteEmail(v) => external(Platform::Website, v),
-        }
-    }
-}
-
-#[derive(InputObject)]
-pub struct UpsertUserInput {
-    pub platform: Platform,
-    /// Telegram user id, Discord user id (snowflake) or website email.
-    pub external_id: String,
-    pub username: String,
-    /// Defaults to the username on creation; kept when omitted on refresh.
-    pub display_name: Option<String>,
-}
-
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum LeaderboardScope {
-    AllTime,
-    Season,
-}
-
-impl From<LeaderboardScope> for Board {
-    fn from(s: LeaderboardScope) -> Board {
-        match s {
-            LeaderboardScope::AllTime => Board::AllTime,
-            LeaderboardScope::Season => Board::Season,
-        }
-    }
-}
-
-pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
-    ctx.data_unchecked::<AppState>()
-}
-
-static PUBLIC: Actor = Actor { key: None };
-
-/// The caller (the HTTP and websocket layers put it in every request; absent means public).
-pub fn actor<'a>(ctx: &Context<'a>) -> &'a Actor {
-    ctx.data_opt::<Actor>().unwrap_or(&PUBLIC)
-}
-
-pub fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
-    ctx.data::<Loaders>()
-}
-
-pub(super) fn rank_by_id(ctx: &Context<'_>, id: i32) -> Result<Rank> {
-    Ok(state(ctx)
-        .ranks
-        .get(id)
-        .cloned()
-        .ok_or_else(|| AppError::internal(format!("unknown rank {id}")))?)
-}
+use crate::domain::{Platform, Rank, access};
+use crate::graphql::context::{actor, loaders, rank_by_id, state};
 
 /// One person across every platform.
 pub struct User(pub UserRow);
@@ -219,15 +143,21 @@ impl User {
     }
     /// Final standings of the ended seasons the user scored in, the most recent `first` (at
     /// most 100), oldest first.
-    #[graphql(complexity = "super::limits::USER_STANDINGS.cost(first) * child_complexity")]
+    #[graphql(complexity = "crate::graphql::limits::LIMITS.user_standings.cost(first) * child_complexity")]
     async fn season_standings(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "Some(super::limits::USER_STANDINGS.default)")] first: Option<i32>,
-    ) -> Result<Vec<super::progression::SeasonStanding>> {
-        let first = super::limits::USER_STANDINGS.take("first", first)?;
+        #[graphql(default_with = "Some(crate::graphql::limits::LIMITS.user_standings.default)")]
+        first: Option<i32>,
+    ) -> Result<Vec<crate::graphql::types::SeasonStanding>> {
+        let first = crate::graphql::limits::LIMITS
+            .user_standings
+            .take("first", first)?;
         let rows = crate::db::seasons::of_user(&state(ctx).pool, self.0.id, first).await?;
-        Ok(rows.into_iter().map(super::progression::SeasonStanding).collect())
+        Ok(rows
+            .into_iter()
+            .map(crate::graphql::types::SeasonStanding)
+            .collect())
     }
     /// All-time leaderboard position, 1 = most xp; ties share a position.
     async fn position(&self, ctx: &Context<'_>) -> Result<i32> {
@@ -237,110 +167,5 @@ impl User {
             .await?
             .unwrap_or(1);
         Ok(i32::try_from(position).unwrap_or(i32::MAX))
-    }
-}
-
-pub struct Achievement(pub AchievementRow);
-
-#[Object]
-impl Achievement {
-    async fn code(&self) -> &str {
-        &self.0.code
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-    async fn description(&self) -> &str {
-        &self.0.description
-    }
-    async fn reward_xp(&self) -> i32 {
-        self.0.reward_xp
-    }
-    async fn reward_coins(&self) -> i32 {
-        self.0.reward_coins
-    }
-}
-
-pub struct UserAchievement(pub UnlockRow);
-
-#[Object]
-impl UserAchievement {
-    async fn achievement(&self) -> Achievement {
-        Achievement(self.0.achievement.clone())
-    }
-    async fn unlocked_at(&self) -> DateTime<Utc> {
-        self.0.unlocked_at
-    }
-}
-
-#[derive(SimpleObject)]
-pub struct RankProgress {
-    pub xp_into_rank: i32,
-    /// Null at the top rank.
-    pub xp_to_next_rank: Option<i32>,
-    /// 0..100; 100 at the top rank.
-    pub percent: f64,
-}
-
-#[derive(SimpleObject)]
-pub struct PageInfo {
-    pub has_next_page: bool,
-    pub end_cursor: Option<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct LeaderboardEntry {
-    /// 1 = best; ties share a position.
-    pub position: i32,
-    /// The score on this board: all-time xp, or season xp for SEASON.
-    pub xp: i32,
-    pub user: User,
-}
-
-#[derive(SimpleObject)]
-pub struct LeaderboardEdge {
-    pub cursor: String,
-    pub node: LeaderboardEntry,
-}
-
-pub struct LeaderboardConnection {
-    pub edges: Vec<LeaderboardEdge>,
-    pub page_info: PageInfo,
-}
-
-#[Object]
-impl LeaderboardConnection {
-    /// The page (at most `first`).
-    async fn edges(&self) -> &[LeaderboardEdge] {
-        &self.edges
-    }
-    /// The page's entries (at most `first`).
-    async fn nodes(&self) -> Vec<&LeaderboardEntry> {
-        self.edges.iter().map(|e| &e.node).collect()
-    }
-    async fn page_info(&self) -> &PageInfo {
-        &self.page_info
-    }
-}
-
-pub async fn load_user(ctx: &Context<'_>, id: uuid::Uuid) -> Result<User> {
-    let row = loaders(ctx)?.users.load_one(id).await?;
-    Ok(User(row.ok_or_else(|| {
-        AppError::NotFound("the user no longer exists".into())
-    })?))
-}
-
-pub struct CoinsChange(pub progress::CoinsChange);
-
-#[Object]
-impl CoinsChange {
-    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
-        load_user(ctx, self.0.user_id).await
-    }
-    async fn delta(&self) -> i32 {
-        self.0.delta
-    }
-    async fn coins(&self) -> i32 {
-        self.0.coins
     }
 }

@@ -1,0 +1,41 @@
+//! What every resolver reads from the request: the app state, the caller, the loaders, and
+//! the helpers that load a user or a rank for a field.
+
+use async_graphql::{Context, Result};
+
+use crate::domain::Rank;
+use crate::error::AppError;
+use crate::graphql::loaders::Loaders;
+use crate::graphql::types::User;
+use crate::service::Actor;
+use crate::state::AppState;
+
+pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
+    ctx.data_unchecked::<AppState>()
+}
+
+static PUBLIC: Actor = Actor { key: None };
+
+/// The caller (the HTTP and websocket layers put it in every request; absent means public).
+pub fn actor<'a>(ctx: &Context<'a>) -> &'a Actor {
+    ctx.data_opt::<Actor>().unwrap_or(&PUBLIC)
+}
+
+pub fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
+    ctx.data::<Loaders>()
+}
+
+pub(super) fn rank_by_id(ctx: &Context<'_>, id: i32) -> Result<Rank> {
+    Ok(state(ctx)
+        .ranks
+        .get(id)
+        .cloned()
+        .ok_or_else(|| AppError::internal(format!("unknown rank {id}")))?)
+}
+
+pub async fn load_user(ctx: &Context<'_>, id: uuid::Uuid) -> Result<User> {
+    let row = loaders(ctx)?.users.load_one(id).await?;
+    Ok(User(row.ok_or_else(|| {
+        AppError::NotFound("the user no longer exists".into())
+    })?))
+}
