@@ -2,9 +2,11 @@
 //! their end; and the operations they start, each in its own task.
 
 use futures_util::StreamExt;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::protocol::{Protocol, error_message, next_message, presented_secret, request_from};
+use super::protocol::{
+    ClientMessage, Protocol, ServerMessage, error_message, next_message, presented_secret,
+};
 use super::{Close, Outgoing, Session};
 use crate::error::AppError;
 use crate::graphql::loaders::Loaders;
@@ -14,30 +16,21 @@ use crate::limits::{Caller, Place};
 impl Session {
     /// A control message. The queue only fills when the client stopped reading while still
     /// sending: then the message is dropped and the writer's timeout ends the connection.
-    async fn send(&self, value: Value) {
-        let _ = self.control.try_send(Outgoing::Text(value.to_string()));
+    fn send(&self, message: ServerMessage<'_>) {
+        let _ = self.control.try_send(Outgoing::Text(message.text()));
     }
 
     pub(super) async fn handle(&mut self, text: &str) -> Result<(), Close> {
         const INVALID: Close = Close(4400, "Invalid message received");
-        let Ok(Value::Object(mut msg)) = serde_json::from_str::<Value>(text) else {
-            return Err(INVALID);
-        };
-        let Some(Value::String(kind)) = msg.remove("type") else {
-            return Err(INVALID);
-        };
-        match (self.protocol, kind.as_str()) {
-            (_, "connection_init") => {
+        let message: ClientMessage = serde_json::from_str(text).map_err(|_| INVALID)?;
+        let transport_ws = self.protocol == Protocol::TransportWs;
+        match message {
+            ClientMessage::ConnectionInit { payload } => {
                 if self.init_received {
                     return Err(Close(4429, "Too many initialisation requests"));
                 }
                 self.init_received = true;
-                let payload = match msg.remove("payload") {
-                    None | Some(Value::Null) => Map::new(),
-                    Some(Value::Object(m)) => m,
-                    Some(_) => return Err(INVALID),
-                };
-                if let Some(secret) = presented_secret(&payload) {
+                if let Some(secret) = payload.as_ref().and_then(presented_secret) {
                     // Follow key changes before verifying: a revocation that lands while the
                     // key is being verified is then still heard, and re-checked.
                     self.key_changes = Some(self.state.app.keys.changes());
@@ -47,74 +40,75 @@ impl Session {
                         .map_err(|_| Close(4403, "Forbidden"))?;
                 }
                 self.acked = true;
-                self.send(json!({ "type": "connection_ack" })).await;
-                if self.protocol == Protocol::Legacy {
-                    self.send(json!({ "type": "ka" })).await;
+                self.send(ServerMessage::ConnectionAck);
+                if !transport_ws {
+                    self.send(ServerMessage::Ka);
                 }
                 Ok(())
             }
-            (Protocol::TransportWs, "ping") => {
-                let mut pong = json!({ "type": "pong" });
-                if let Some(payload) = msg.remove("payload") {
-                    pong["payload"] = payload;
-                }
-                self.send(pong).await;
+            ClientMessage::Ping { payload } if transport_ws => {
+                self.send(ServerMessage::Pong { payload });
                 Ok(())
             }
-            (Protocol::TransportWs, "pong") => Ok(()),
-            (Protocol::TransportWs, "subscribe") | (Protocol::Legacy, "start") => {
-                let Some(Value::String(id)) = msg.remove("id") else {
-                    return Err(INVALID);
-                };
-                let Some(Value::Object(payload)) = msg.remove("payload") else {
-                    return Err(INVALID);
-                };
-                if !self.acked {
-                    return Err(Close(4401, "Unauthorized"));
-                }
-                if self.operations.contains_key(&id) {
-                    // The spec's reason names the id; a static reason keeps frames small.
-                    return Err(Close(4409, "Subscriber for this id already exists"));
-                }
-                let request = request_from(payload).ok_or(INVALID)?;
-                if self.operations.len() >= self.config.max_operations {
-                    let message = format!("at most {} operations per connection", self.config.max_operations);
-                    self.send_error(
-                        &id,
-                        vec![json!({ "message": message, "extensions": { "code": "RATE_LIMITED" } })],
-                    )
-                    .await;
-                    return Ok(());
-                }
-                // Operations on an open socket never pass the HTTP layer: count them here.
-                match self.admit().await {
-                    Ok(place) => self.start(id, request, place),
-                    Err(e) => {
-                        let error = async_graphql::Error::from(e).into_server_error(Default::default());
-                        let error = serde_json::to_value(error).unwrap_or(Value::Null);
-                        self.send_error(&id, vec![error]).await;
-                    }
+            ClientMessage::Pong {} if transport_ws => Ok(()),
+            ClientMessage::Subscribe { id, payload } if transport_ws => {
+                self.subscribe(id, payload.into()).await
+            }
+            ClientMessage::Start { id, payload } if !transport_ws => self.subscribe(id, payload.into()).await,
+            ClientMessage::Complete { id } if transport_ws => {
+                self.stop(&id);
+                Ok(())
+            }
+            ClientMessage::Stop { id } if !transport_ws => {
+                if self.stop(&id) {
+                    self.send(ServerMessage::Complete { id: &id });
                 }
                 Ok(())
             }
-            (Protocol::TransportWs, "complete") | (Protocol::Legacy, "stop") => {
-                let Some(Value::String(id)) = msg.remove("id") else {
-                    return Err(INVALID);
-                };
-                if let Some((_, handle)) = self.operations.remove(&id) {
-                    handle.abort();
-                    if self.protocol == Protocol::Legacy {
-                        self.send(json!({ "type": "complete", "id": id })).await;
-                    }
-                }
-                Ok(())
-            }
-            (Protocol::Legacy, "connection_terminate") => Err(Close(1000, "Normal closure")),
+            ClientMessage::ConnectionTerminate {} if !transport_ws => Err(Close(1000, "Normal closure")),
             _ => Err(INVALID),
         }
     }
 
-    async fn send_error(&self, id: &str, errors: Vec<Value>) {
+    /// Starts an operation, once the connection is acknowledged and within the caller's limits.
+    async fn subscribe(&mut self, id: String, request: Params) -> Result<(), Close> {
+        if !self.acked {
+            return Err(Close(4401, "Unauthorized"));
+        }
+        if self.operations.contains_key(&id) {
+            // The spec's reason names the id; a static reason keeps frames small.
+            return Err(Close(4409, "Subscriber for this id already exists"));
+        }
+        if self.operations.len() >= self.config.max_operations {
+            let message = format!("at most {} operations per connection", self.config.max_operations);
+            self.send_error(
+                &id,
+                vec![json!({ "message": message, "extensions": { "code": "RATE_LIMITED" } })],
+            );
+            return Ok(());
+        }
+        // Operations on an open socket never pass the HTTP layer: count them here.
+        match self.admit().await {
+            Ok(place) => self.start(id, request, place),
+            Err(e) => {
+                let error = async_graphql::Error::from(e).into_server_error(Default::default());
+                let error = serde_json::to_value(error).unwrap_or(Value::Null);
+                self.send_error(&id, vec![error]);
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the operation `id`; false when none runs.
+    fn stop(&mut self, id: &str) -> bool {
+        let Some((_, handle)) = self.operations.remove(id) else {
+            return false;
+        };
+        handle.abort();
+        true
+    }
+
+    fn send_error(&self, id: &str, errors: Vec<Value>) {
         let _ = self
             .control
             .try_send(Outgoing::Text(error_message(self.protocol, id, errors)));
@@ -166,11 +160,8 @@ impl Session {
                     return;
                 }
             }
-            let _ = out
-                .send(Outgoing::Text(
-                    json!({ "type": "complete", "id": id }).to_string(),
-                ))
-                .await;
+            let complete = ServerMessage::Complete { id: &id }.text();
+            let _ = out.send(Outgoing::Text(complete)).await;
             let _ = done.send((id, generation));
         });
         self.operations.insert(id, (generation, task.abort_handle()));

@@ -1,5 +1,7 @@
-//! The two subprotocols' messages: `graphql-transport-ws` and the legacy `graphql-ws`.
+//! The two subprotocols' messages, `graphql-transport-ws` and the legacy `graphql-ws`, as
+//! serde-tagged enums: what a client sends and what the server answers.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::auth;
@@ -11,37 +13,123 @@ pub(super) enum Protocol {
     Legacy,
 }
 
-impl Protocol {
-    pub(super) fn next_type(self) -> &'static str {
-        match self {
-            Protocol::TransportWs => "next",
-            Protocol::Legacy => "data",
+/// A message from the client. Both protocols' names are here; `Session::handle` accepts each
+/// only on its own protocol. Anything that does not parse (an unknown type, a missing id, a
+/// payload of the wrong shape) is an invalid message.
+#[derive(Deserialize, Debug)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(super) enum ClientMessage {
+    ConnectionInit {
+        #[serde(default)]
+        payload: Option<Map<String, Value>>,
+    },
+    Ping {
+        #[serde(default)]
+        payload: Option<Value>,
+    },
+    Pong {},
+    /// graphql-transport-ws.
+    Subscribe {
+        id: String,
+        payload: Operation,
+    },
+    /// graphql-ws (legacy).
+    Start {
+        id: String,
+        payload: Operation,
+    },
+    /// graphql-transport-ws.
+    Complete {
+        id: String,
+    },
+    /// graphql-ws (legacy).
+    Stop {
+        id: String,
+    },
+    /// graphql-ws (legacy).
+    ConnectionTerminate {},
+}
+
+/// The request a `subscribe` (or legacy `start`) carries.
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct Operation {
+    query: String,
+    #[serde(default)]
+    operation_name: Option<String>,
+    #[serde(default)]
+    variables: Option<Map<String, Value>>,
+}
+
+impl From<Operation> for Params {
+    fn from(op: Operation) -> Params {
+        Params {
+            query: op.query,
+            operation_name: op.operation_name,
+            variables: op.variables.unwrap_or_default(),
+            extensions: Map::new(),
         }
+    }
+}
+
+/// A message to the client.
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(super) enum ServerMessage<'a> {
+    ConnectionAck,
+    /// graphql-ws (legacy) keep-alive.
+    Ka,
+    Pong {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        payload: Option<Value>,
+    },
+    /// graphql-transport-ws: one result.
+    Next {
+        id: &'a str,
+        payload: &'a async_graphql::Response,
+    },
+    /// graphql-ws (legacy): one result.
+    Data {
+        id: &'a str,
+        payload: &'a async_graphql::Response,
+    },
+    /// graphql-transport-ws carries a list of errors, the legacy protocol one error.
+    Error {
+        id: &'a str,
+        payload: Value,
+    },
+    Complete {
+        id: &'a str,
+    },
+}
+
+impl ServerMessage<'_> {
+    pub(super) fn text(&self) -> String {
+        // Only a response that cannot be serialised fails; it is one of ours.
+        serde_json::to_string(self).unwrap_or_else(|e| {
+            let message = format!("cannot serialise the result: {e}");
+            json!({ "type": "error", "payload": [{ "message": message }] }).to_string()
+        })
     }
 }
 
 /// A `next` (or legacy `data`) message, serialised straight from the response: going through
 /// a `serde_json::Value` would build and drop a tree per event and subscriber.
-pub(super) fn next_message(protocol: Protocol, id: &str, response: &async_graphql::Response) -> String {
-    #[derive(serde::Serialize)]
-    struct Next<'a> {
-        #[serde(rename = "type")]
-        kind: &'static str,
-        id: &'a str,
-        payload: &'a async_graphql::Response,
+pub(super) fn next_message(protocol: Protocol, id: &str, payload: &async_graphql::Response) -> String {
+    match protocol {
+        Protocol::TransportWs => ServerMessage::Next { id, payload },
+        Protocol::Legacy => ServerMessage::Data { id, payload },
     }
-    let next = Next {
-        kind: protocol.next_type(),
-        id,
-        payload: response,
+    .text()
+}
+
+/// An `error` message: graphql-transport-ws carries a list, the legacy protocol one error.
+pub(super) fn error_message(protocol: Protocol, id: &str, errors: Vec<Value>) -> String {
+    let payload = match protocol {
+        Protocol::TransportWs => Value::Array(errors),
+        Protocol::Legacy => errors.into_iter().next().unwrap_or(Value::Null),
     };
-    serde_json::to_string(&next).unwrap_or_else(|e| {
-        error_message(
-            protocol,
-            id,
-            vec![json!({ "message": format!("cannot serialise the result: {e}") })],
-        )
-    })
+    ServerMessage::Error { id, payload }.text()
 }
 
 /// The API key a `connection_init` payload carries: `Authorization` (`Bearer <key>` or the key
@@ -55,34 +143,64 @@ pub(super) fn presented_secret(payload: &Map<String, Value>) -> Option<&str> {
     None
 }
 
-/// An `error` message: graphql-transport-ws carries a list, the legacy protocol one error.
-pub(super) fn error_message(protocol: Protocol, id: &str, errors: Vec<Value>) -> String {
-    let payload = match protocol {
-        Protocol::TransportWs => Value::Array(errors),
-        Protocol::Legacy => errors.into_iter().next().unwrap_or(Value::Null),
-    };
-    json!({ "type": "error", "id": id, "payload": payload }).to_string()
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The request a `subscribe` (or legacy `start`) payload carries.
-pub(super) fn request_from(mut payload: Map<String, Value>) -> Option<Params> {
-    let Some(Value::String(query)) = payload.remove("query") else {
-        return None;
-    };
-    let operation_name = match payload.remove("operationName") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(_) => return None,
-    };
-    let variables = match payload.remove("variables") {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(m)) => m,
-        Some(_) => return None,
-    };
-    Some(Params {
-        query,
-        operation_name,
-        variables,
-        extensions: Map::new(),
-    })
+    fn parse(text: &str) -> Option<ClientMessage> {
+        serde_json::from_str(text).ok()
+    }
+
+    #[test]
+    fn client_messages_parse_by_their_type() {
+        assert!(matches!(
+            parse(r#"{"type":"connection_init"}"#),
+            Some(ClientMessage::ConnectionInit { payload: None })
+        ));
+        assert!(matches!(
+            parse(r#"{"type":"connection_init","payload":null}"#),
+            Some(ClientMessage::ConnectionInit { payload: None })
+        ));
+        let Some(ClientMessage::Subscribe { id, payload }) = parse(
+            r#"{"type":"subscribe","id":"1","payload":{"query":"{a}","variables":null,"extensions":{}}}"#,
+        ) else {
+            panic!("a subscribe message");
+        };
+        assert_eq!((id.as_str(), payload.query.as_str()), ("1", "{a}"));
+        assert!(matches!(
+            parse(r#"{"type":"pong"}"#),
+            Some(ClientMessage::Pong {})
+        ));
+    }
+
+    #[test]
+    fn malformed_messages_do_not_parse() {
+        for bad in [
+            r#"{"type":"subscribe","payload":{"query":"{a}"}}"#,
+            r#"{"type":"subscribe","id":1,"payload":{"query":"{a}"}}"#,
+            r#"{"type":"subscribe","id":"1","payload":{"variables":{}}}"#,
+            r#"{"type":"subscribe","id":"1","payload":{"query":"{a}","variables":[1]}}"#,
+            r#"{"type":"connection_init","payload":"key"}"#,
+            r#"{"type":"unknown"}"#,
+            r#"{"id":"1"}"#,
+            "[]",
+        ] {
+            assert!(parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn server_messages_carry_their_type() {
+        assert_eq!(
+            ServerMessage::ConnectionAck.text(),
+            r#"{"type":"connection_ack"}"#
+        );
+        assert_eq!(ServerMessage::Pong { payload: None }.text(), r#"{"type":"pong"}"#);
+        assert_eq!(
+            ServerMessage::Complete { id: "7" }.text(),
+            r#"{"type":"complete","id":"7"}"#
+        );
+        let legacy = error_message(Protocol::Legacy, "1", vec![json!({"message": "no"})]);
+        assert_eq!(legacy, r#"{"type":"error","id":"1","payload":{"message":"no"}}"#);
+    }
 }
