@@ -38,10 +38,20 @@ pub struct StateConfig {
     /// on purpose. A one-shot command run without rules must not write the defaults over the
     /// catalog the servers run with.
     pub write_catalog: bool,
-    /// Whether this process folds score changes into the leaderboard's counts: servers do; a
-    /// one-shot command leaves it to them, and so has no background work on its pool when it
-    /// closes it and stops the database.
-    pub compactor: bool,
+    /// What runs in the background: a server's event hub and score compactor, or nothing.
+    pub process: Process,
+}
+
+/// The kind of process the state serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Process {
+    /// Listens for events and dispatches them, folds score changes into the leaderboard's
+    /// counts, and prunes old events when retention is set.
+    Server,
+    /// A one-shot command (`import`, `season start`): no background work at all, so nothing
+    /// runs on its pool when it closes it and stops the database. The servers hear its events
+    /// by their doorbell (which the command rings before it exits) or their poll.
+    OneShot,
 }
 
 impl Default for StateConfig {
@@ -54,7 +64,7 @@ impl Default for StateConfig {
             retention: None,
             rules: Rules::default(),
             write_catalog: true,
-            compactor: true,
+            process: Process::Server,
         }
     }
 }
@@ -77,22 +87,26 @@ impl AppState {
         if config.write_catalog {
             crate::db::achievements::sync_catalog(&pool, &config.rules.achievements).await?;
         }
-        let hub = HubConfig {
-            listen_options: config
-                .listen_options
-                .clone()
-                .unwrap_or_else(|| (*pool.connect_options()).clone()),
-            buffer: config.event_buffer,
-            poll_interval: config.event_poll_interval,
-        };
         let keys = Keys::new(pool.clone());
-        let events = EventHub::start(pool.clone(), hub, keys.clone()).await?;
-        if config.compactor {
-            crate::service::scores::spawn_compactor(pool.clone());
-        }
-        if let Some(retention) = &config.retention {
-            spawn_retention(pool.clone(), retention.clone());
-        }
+        let events = match config.process {
+            Process::Server => {
+                let hub = HubConfig {
+                    listen_options: config
+                        .listen_options
+                        .clone()
+                        .unwrap_or_else(|| (*pool.connect_options()).clone()),
+                    buffer: config.event_buffer,
+                    poll_interval: config.event_poll_interval,
+                };
+                let events = EventHub::start(pool.clone(), hub, keys.clone()).await?;
+                crate::service::scores::spawn_compactor(pool.clone());
+                if let Some(retention) = &config.retention {
+                    spawn_retention(pool.clone(), retention.clone());
+                }
+                events
+            }
+            Process::OneShot => EventHub::inert(pool.clone(), keys.clone()),
+        };
         Ok(AppState {
             read_pool: config.read_pool.clone().unwrap_or_else(|| pool.clone()),
             pool,

@@ -103,7 +103,7 @@ impl RulesArgs {
         Ok(StateConfig {
             rules: self.load()?,
             write_catalog: self.rules.is_some(),
-            compactor: false,
+            process: crate::state::Process::OneShot,
             ..StateConfig::default()
         })
     }

@@ -110,7 +110,7 @@ pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }),
         // A server's rules are the catalog.
         write_catalog: true,
-        compactor: true,
+        process: crate::state::Process::Server,
     };
     let app = match AppState::start(db.pool.clone(), &config).await {
         Ok(app) => app,

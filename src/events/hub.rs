@@ -102,6 +102,27 @@ impl EventHub {
         Ok(hub)
     }
 
+    /// A hub for a one-shot command: no listener, no dispatcher, no doorbell task, nobody
+    /// subscribed. Its `committed` wakes nothing; the command rings the servers' doorbell
+    /// itself before it exits.
+    pub fn inert(pool: PgPool, keys: Keys) -> EventHub {
+        let (sender, _) = broadcast::channel(16);
+        let (_, stopped) = watch::channel(true);
+        EventHub {
+            ring: Arc::new(Mutex::new(Ring {
+                head: events::ORIGIN,
+                sender,
+            })),
+            pool,
+            stats: Arc::default(),
+            keys,
+            wake: Arc::default(),
+            bell: Arc::default(),
+            bell_id: "one-shot".into(),
+            stopped,
+        }
+    }
+
     /// Says that events were committed: this process dispatches them at once, and the other
     /// processes hear a doorbell. Rings that come while one is being sent fold into one.
     pub fn committed(&self) {
