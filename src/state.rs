@@ -1,3 +1,6 @@
+//! The shared state of a process (`AppState`: pools, ranks, rules, API key cache, event hub)
+//! and what starts it (`StateConfig`; `Process` says whether background work runs).
+
 use std::sync::Arc;
 use std::time::Duration;
 

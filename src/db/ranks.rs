@@ -1,3 +1,5 @@
+//! `ranks`: the rank ladder, loaded once at start.
+
 use sqlx::PgPool;
 
 use crate::domain::{Rank, RankTable, Tier};

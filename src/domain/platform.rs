@@ -1,3 +1,5 @@
+//! Platforms and event types, with their database spellings.
+
 use async_graphql::Enum;
 
 /// A platform a person can use; each has its own external identity.

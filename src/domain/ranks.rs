@@ -1,3 +1,5 @@
+//! The rank ladder: tiers, ranks, and which rank an amount of XP reaches.
+
 use async_graphql::{Enum, SimpleObject};
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]

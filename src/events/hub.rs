@@ -1,3 +1,6 @@
+//! The event hub of one process: the listening connection, the dispatcher that reads new
+//! events from the table onto the broadcast ring, and the doorbell that tells other processes.
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,3 +1,5 @@
+//! Retention: pruning old activity events and forgotten idempotent results, on a timer.
+
 use std::time::Duration;
 
 use chrono::Utc;

@@ -1,3 +1,6 @@
+//! One subscriber's stream: replay from the table up to the ring's head, then follow the
+//! ring, catching up from the table when it falls behind.
+
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
