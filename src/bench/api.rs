@@ -219,9 +219,18 @@ async fn over_sql(op: Op, state: &AppState, actor: &Actor, users: i64, last: &st
                     crate::db::users::find_with_position(pool, &key).await,
                     Ok(Some(_))
                 ),
-                Op::Award => crate::service::progress::award_xp(&state, &actor, &key, 5, None, None)
-                    .await
-                    .is_ok(),
+                Op::Award => crate::service::progress::award_xp(
+                    &state,
+                    &actor,
+                    &crate::service::progress::DeltaRequest {
+                        key,
+                        delta: 5,
+                        reason: None,
+                        idempotency_key: None,
+                    },
+                )
+                .await
+                .is_ok(),
                 Op::Message => {
                     crate::service::activity::record(&state, &actor, &key, Kind::Message, None, None)
                         .await

@@ -1,12 +1,13 @@
-//! What every resolver reads from the request: the app state, the caller, the loaders, and
-//! the helpers that load a user or a rank for a field.
+//! What every resolver reads from the request: the app state, the caller, the loaders; the
+//! helpers that load a user or a rank for a field, and the shared front of progress changes.
 
 use async_graphql::{Context, Result};
 
-use crate::domain::Rank;
+use crate::domain::access::Action;
+use crate::domain::{IdempotencyKey, Rank, UserKey};
 use crate::error::AppError;
 use crate::graphql::loaders::Loaders;
-use crate::graphql::types::User;
+use crate::graphql::types::{User, UserRef};
 use crate::service::Actor;
 use crate::state::AppState;
 
@@ -38,4 +39,16 @@ pub async fn load_user(ctx: &Context<'_>, id: uuid::Uuid) -> Result<User> {
     Ok(User(row.ok_or_else(|| {
         AppError::NotFound("the user no longer exists".into())
     })?))
+}
+
+/// The front of every change to one user's progress: the user the request addresses, checked
+/// against what the caller may change, and the request's idempotency key, parsed.
+pub fn progress_change(
+    ctx: &Context<'_>,
+    user: &UserRef,
+    idempotency_key: Option<&str>,
+) -> Result<(UserKey, Option<IdempotencyKey>)> {
+    let key = user.key()?;
+    actor(ctx).authorize(&Action::ChangeProgress(&key))?;
+    Ok((key, IdempotencyKey::parse(idempotency_key)?))
 }

@@ -2,11 +2,12 @@
 
 use async_graphql::{Context, Object, Result};
 
-use super::context::{actor, state};
+use super::context::{actor, progress_change, state};
 use super::types::{CoinsChange, UpsertUserInput, User, UserRef, XpChange};
 use crate::domain::access::Action;
-use crate::domain::{ExternalId, IdempotencyKey, Name, Platform, Reason};
+use crate::domain::{ExternalId, Name, Platform, Reason};
 use crate::service;
+use crate::service::progress::DeltaRequest;
 
 #[derive(Default)]
 pub struct CoreMutation;
@@ -52,17 +53,8 @@ impl CoreMutation {
         reason: Option<String>,
         idempotency_key: Option<String>,
     ) -> Result<XpChange> {
-        let key = user.key()?;
-        actor(ctx).authorize(&Action::ChangeProgress(&key))?;
-        let change = service::progress::award_xp(
-            state(ctx),
-            actor(ctx),
-            &key,
-            delta,
-            Reason::parse(reason.as_deref())?.as_ref(),
-            IdempotencyKey::parse(idempotency_key.as_deref())?,
-        )
-        .await?;
+        let request = delta_request(ctx, &user, delta, reason, idempotency_key)?;
+        let change = service::progress::award_xp(state(ctx), actor(ctx), &request).await?;
         Ok(XpChange(change))
     }
 
@@ -75,17 +67,25 @@ impl CoreMutation {
         reason: Option<String>,
         idempotency_key: Option<String>,
     ) -> Result<CoinsChange> {
-        let key = user.key()?;
-        actor(ctx).authorize(&Action::ChangeProgress(&key))?;
-        let change = service::progress::adjust_coins(
-            state(ctx),
-            actor(ctx),
-            &key,
-            delta,
-            Reason::parse(reason.as_deref())?.as_ref(),
-            IdempotencyKey::parse(idempotency_key.as_deref())?,
-        )
-        .await?;
+        let request = delta_request(ctx, &user, delta, reason, idempotency_key)?;
+        let change = service::progress::adjust_coins(state(ctx), actor(ctx), &request).await?;
         Ok(CoinsChange(change))
     }
+}
+
+/// An XP or coin delta's arguments, authorised and parsed.
+fn delta_request(
+    ctx: &Context<'_>,
+    user: &UserRef,
+    delta: i32,
+    reason: Option<String>,
+    idempotency_key: Option<String>,
+) -> Result<DeltaRequest> {
+    let (key, idempotency_key) = progress_change(ctx, user, idempotency_key.as_deref())?;
+    Ok(DeltaRequest {
+        key,
+        delta,
+        reason: Reason::parse(reason.as_deref())?,
+        idempotency_key,
+    })
 }

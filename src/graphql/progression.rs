@@ -3,7 +3,7 @@
 use async_graphql::{Context, Object, Result};
 use chrono::{DateTime, Utc};
 
-use super::context::{actor, state};
+use super::context::{actor, progress_change, state};
 use super::limits;
 use super::types::{DailyClaim, Season, SeasonStanding, User, UserRef, XpBoost, XpChange};
 use crate::db::boosts;
@@ -113,19 +113,10 @@ impl ProgressionMutation {
         xp: Option<i32>,
         idempotency_key: Option<String>,
     ) -> Result<XpChange> {
-        let key = user.key()?;
-        actor(ctx).authorize(&Action::ChangeProgress(&key))?;
+        let (key, idem) = progress_change(ctx, &user, idempotency_key.as_deref())?;
         let game_type = Name::parse("gameType", &game_type)?;
         let kind = Kind::Game { game_type, won };
-        let change = activity::record(
-            state(ctx),
-            actor(ctx),
-            &key,
-            kind,
-            xp,
-            IdempotencyKey::parse(idempotency_key.as_deref())?,
-        )
-        .await?;
+        let change = activity::record(state(ctx), actor(ctx), &key, kind, xp, idem).await?;
         Ok(XpChange(change))
     }
 
@@ -138,18 +129,9 @@ impl ProgressionMutation {
         xp: Option<i32>,
         idempotency_key: Option<String>,
     ) -> Result<XpChange> {
-        let key = user.key()?;
-        actor(ctx).authorize(&Action::ChangeProgress(&key))?;
+        let (key, idem) = progress_change(ctx, &user, idempotency_key.as_deref())?;
         let kind = Kind::Voice { seconds };
-        let change = activity::record(
-            state(ctx),
-            actor(ctx),
-            &key,
-            kind,
-            xp,
-            IdempotencyKey::parse(idempotency_key.as_deref())?,
-        )
-        .await?;
+        let change = activity::record(state(ctx), actor(ctx), &key, kind, xp, idem).await?;
         Ok(XpChange(change))
     }
 
@@ -161,17 +143,8 @@ impl ProgressionMutation {
         xp: Option<i32>,
         idempotency_key: Option<String>,
     ) -> Result<XpChange> {
-        let key = user.key()?;
-        actor(ctx).authorize(&Action::ChangeProgress(&key))?;
-        let change = activity::record(
-            state(ctx),
-            actor(ctx),
-            &key,
-            Kind::Message,
-            xp,
-            IdempotencyKey::parse(idempotency_key.as_deref())?,
-        )
-        .await?;
+        let (key, idem) = progress_change(ctx, &user, idempotency_key.as_deref())?;
+        let change = activity::record(state(ctx), actor(ctx), &key, Kind::Message, xp, idem).await?;
         Ok(XpChange(change))
     }
 
@@ -182,16 +155,9 @@ impl ProgressionMutation {
         user: UserRef,
         idempotency_key: Option<String>,
     ) -> Result<DailyClaim> {
-        let key = user.key()?;
-        actor(ctx).authorize(&Action::ChangeProgress(&key))?;
+        let (key, idem) = progress_change(ctx, &user, idempotency_key.as_deref())?;
         Ok(DailyClaim(
-            daily::claim_daily(
-                state(ctx),
-                actor(ctx),
-                &key,
-                IdempotencyKey::parse(idempotency_key.as_deref())?,
-            )
-            .await?,
+            daily::claim_daily(state(ctx), actor(ctx), &key, idem).await?,
         ))
     }
 
@@ -203,18 +169,10 @@ impl ProgressionMutation {
         time_zone: Option<String>,
         idempotency_key: Option<String>,
     ) -> Result<User> {
-        let key = user.key()?;
-        actor(ctx).authorize(&Action::ChangeProgress(&key))?;
+        let (key, idem) = progress_change(ctx, &user, idempotency_key.as_deref())?;
         let zone = time_zone.as_deref();
         Ok(User(
-            daily::set_time_zone(
-                state(ctx),
-                actor(ctx),
-                &key,
-                zone,
-                IdempotencyKey::parse(idempotency_key.as_deref())?,
-            )
-            .await?,
+            daily::set_time_zone(state(ctx), actor(ctx), &key, zone, idem).await?,
         ))
     }
 

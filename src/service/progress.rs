@@ -192,29 +192,43 @@ pub async fn gain_xp(
     apply_xp(tx, state, actor, source, user, boosted, note).await
 }
 
-/// A delta request checked: non-zero. Returns the fingerprint its idempotency key stores (the request as sent, not the account it resolves
-/// to).
-fn checked_delta(key: &UserKey, delta: i32, reason: Option<&Reason>) -> AppResult<String> {
-    if delta == 0 {
-        return Err(AppError::invalid("delta must not be 0"));
-    }
-    Ok(format!("{key}|{delta}|{}", reason.map_or("", Reason::as_str)))
+/// An XP or coin change as the caller requested it.
+pub struct DeltaRequest {
+    pub key: UserKey,
+    pub delta: i32,
+    pub reason: Option<Reason>,
+    pub idempotency_key: Option<IdempotencyKey>,
 }
 
-pub async fn award_xp(
-    state: &AppState,
-    actor: &Actor,
-    key: &UserKey,
-    delta: i32,
-    reason: Option<&Reason>,
-    idempotency_key: Option<IdempotencyKey>,
-) -> AppResult<XpChange> {
-    let fingerprint = checked_delta(key, delta, reason)?;
-    let idem = Idempotency::requested(actor, idempotency_key, "awardXp", fingerprint);
+impl DeltaRequest {
+    /// The request checked (a delta of 0 is refused), with its idempotency key for
+    /// `operation`. The key's fingerprint is the request as sent, not the account it resolves
+    /// to.
+    fn idempotency(&self, actor: &Actor, operation: &'static str) -> AppResult<Option<Idempotency>> {
+        if self.delta == 0 {
+            return Err(AppError::invalid("delta must not be 0"));
+        }
+        let reason = self.reason.as_ref().map_or("", Reason::as_str);
+        let fingerprint = format!("{}|{}|{reason}", self.key, self.delta);
+        Ok(Idempotency::requested(
+            actor,
+            self.idempotency_key.clone(),
+            operation,
+            fingerprint,
+        ))
+    }
+
+    fn note(&self) -> Note<'_> {
+        Note::because(self.reason.as_ref().map(Reason::as_str))
+    }
+}
+
+pub async fn award_xp(state: &AppState, actor: &Actor, request: &DeltaRequest) -> AppResult<XpChange> {
+    let idem = request.idempotency(actor, "awardXp")?;
+    let (key, delta) = (&request.key, request.delta);
     unit::for_user(state, key, idem, async |tx, user| {
         let source = actor.source(key, &user);
-        let note = Note::because(reason.map(Reason::as_str));
-        let applied = gain_xp(tx, state, actor, source, &user, delta, note).await?;
+        let applied = gain_xp(tx, state, actor, source, &user, delta, request.note()).await?;
         let unlocks = super::achievements::unlock_earned(tx, state, actor, source, applied.user).await?;
         Ok(applied.change.with_unlocks(unlocks))
     })
@@ -284,20 +298,14 @@ pub async fn apply_xp(
     })
 }
 
-pub async fn adjust_coins(
-    state: &AppState,
-    actor: &Actor,
-    key: &UserKey,
-    delta: i32,
-    reason: Option<&Reason>,
-    idempotency_key: Option<IdempotencyKey>,
-) -> AppResult<CoinsChange> {
-    let fingerprint = checked_delta(key, delta, reason)?;
-    let idem = Idempotency::requested(actor, idempotency_key, "adjustCoins", fingerprint);
+pub async fn adjust_coins(state: &AppState, actor: &Actor, request: &DeltaRequest) -> AppResult<CoinsChange> {
+    let idem = request.idempotency(actor, "adjustCoins")?;
+    let (key, delta) = (&request.key, request.delta);
     unit::for_user(state, key, idem, async |tx, user| {
-        let note = Note::because(reason.map(Reason::as_str));
         let source = actor.source(key, &user);
-        Ok(apply_coins(tx, actor, source, &user, delta, note).await?.change)
+        Ok(apply_coins(tx, actor, source, &user, delta, request.note())
+            .await?
+            .change)
     })
     .await
 }
