@@ -11,6 +11,7 @@ pub mod imports;
 pub mod leaderboard;
 pub mod ledger;
 pub mod link_codes;
+pub mod merges;
 pub mod owned;
 pub mod ranks;
 pub mod rate_limits;

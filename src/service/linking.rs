@@ -11,6 +11,7 @@ use super::users::not_found;
 use crate::auth;
 use crate::db::events::{self, NewEvent};
 use crate::db::link_codes;
+use crate::db::merges;
 use crate::db::users::{self, UserRow};
 use crate::domain::{EventType, ExternalId, LinkCode, UserKey};
 use crate::error::{AppError, AppResult};
@@ -105,7 +106,7 @@ async fn redeem_code(
         Some(row) => {
             match users::find(&mut *tx, key).await? {
                 Some(existing) if existing.id != row.user_id => {
-                    users::lock_pair(&mut tx, row.user_id, existing.id).await?;
+                    merges::lock_pair(&mut tx, row.user_id, existing.id).await?;
                 }
                 _ => {
                     users::lock(&mut tx, &UserKey::Id(row.user_id)).await?;

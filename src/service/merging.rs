@@ -7,6 +7,7 @@ use serde_json::json;
 use super::Actor;
 use super::users::not_found;
 use crate::db::events::{self, NewEvent};
+use crate::db::merges;
 use crate::db::users::{self, UserRow};
 use crate::domain::merge::{self, RankRewards};
 use crate::domain::{EventType, Platform, UserKey};
@@ -46,14 +47,14 @@ pub(crate) async fn merge_locked(
     source: crate::domain::Platform,
     rewards: RankRewards,
 ) -> AppResult<UserRow> {
-    let (into, from) = users::lock_pair(tx, into_id, from_id)
+    let (into, from) = merges::lock_pair(tx, into_id, from_id)
         .await?
         .ok_or_else(not_found)?;
     let (merged, outcome) = merge::merged(&state.ranks, &into.holdings(), &from.holdings(), rewards)
         .map_err(|e| AppError::Conflict(e.message()))?;
-    users::repoint(tx, from.id, into.id).await?;
-    users::delete(tx, from.id).await?;
-    let saved = users::save_merged(tx, into.id, &merged).await?;
+    merges::repoint(tx, from.id, into.id).await?;
+    merges::delete(tx, from.id).await?;
+    let saved = merges::save_merged(tx, into.id, &merged).await?;
     let moved: Vec<&str> = Platform::ALL
         .into_iter()
         .filter(|p| into.identities.get(*p).is_none() && from.identities.get(*p).is_some())
