@@ -15,6 +15,8 @@ mod linking;
 mod operations;
 mod owned_postgres;
 mod progress;
+mod proxy;
+mod python_client;
 mod races;
 mod retries;
 mod schema;
