@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow};
+use anyhow::{Context, anyhow, bail};
 use clap::Args;
 
 use super::{Database, DbArgs, RulesArgs};
@@ -16,6 +16,9 @@ pub(super) enum ImportSource {
     Website,
     /// A MEE6 leaderboard export (JSON), as Discord users.
     Mee6,
+    /// The Python shared module's database (`--from postgres://...`) or an export of its
+    /// `unified_users` (CSV or JSON Lines).
+    Seed,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -31,7 +34,12 @@ pub(super) struct ImportArgs {
     #[arg(value_enum)]
     source: ImportSource,
     /// CSV with a header row, JSON Lines, or (mee6) the export's JSON.
-    file: PathBuf,
+    #[arg(required_unless_present = "from")]
+    file: Option<PathBuf>,
+    /// seed only: the shared module's PostgreSQL, read in one read-only snapshot (its users
+    /// and its events).
+    #[arg(long = "from", conflicts_with = "file")]
+    from: Option<String>,
     /// csv or jsonl; by default from the file's extension.
     #[arg(long)]
     format: Option<String>,
@@ -61,23 +69,32 @@ pub(super) async fn run(args: ImportArgs) -> anyhow::Result<()> {
         ImportSource::Discord => Source::Discord,
         ImportSource::Website => Source::Website,
         ImportSource::Mee6 => Source::Mee6,
+        ImportSource::Seed => Source::Seed,
     };
-    let format = files::Format::choose(source, args.format.as_deref(), &args.file).map_err(|e| anyhow!(e))?;
     let config = args.rules.state_config()?;
-    let file =
-        std::fs::File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
-    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     // Drawn only on a terminal.
-    let bar = indicatif::ProgressBar::new(size).with_style(
+    let bar = indicatif::ProgressBar::new(0).with_style(
         indicatif::ProgressStyle::with_template("{msg:24} [{bar:40}] {bytes}/{total_bytes} {elapsed}")
             .expect("a valid template")
             .progress_chars("=> "),
     );
     bar.set_message("reading");
-    let parsed = files::read(source, format, std::io::BufReader::new(file), &|bytes| {
-        bar.set_position(bytes)
-    })
-    .map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
+    let parsed = match (&args.file, &args.from) {
+        (_, Some(url)) if source == Source::Seed => read_seed_database(url).await?,
+        (_, Some(_)) => bail!("--from reads the shared module's database: it goes with `ttfd import seed`"),
+        (Some(path), None) => {
+            let format =
+                files::Format::choose(source, args.format.as_deref(), path).map_err(|e| anyhow!(e))?;
+            let file =
+                std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            bar.set_length(file.metadata().map(|m| m.len()).unwrap_or(0));
+            files::read(source, format, std::io::BufReader::new(file), &|bytes| {
+                bar.set_position(bytes)
+            })
+            .map_err(|e| anyhow!("{}: {e}", path.display()))?
+        }
+        (None, None) => bail!("name the file to import"),
+    };
     bar.set_style(
         indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}").expect("a valid template"),
     );
@@ -109,7 +126,7 @@ pub(super) async fn run(args: ImportArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     database.close().await;
     let report = result?;
-    print_import_report(&report, source, args.dry_run);
+    print_import_report(&report, source, args.from.is_some(), args.dry_run);
     if !report.written && !report.rejected.is_empty() && !args.skip_invalid && !args.dry_run {
         eprintln!(
             "error: nothing was imported: {} row(s) rejected. Fix them, or pass --skip-invalid to import the rest.",
@@ -120,15 +137,35 @@ pub(super) async fn run(args: ImportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The seed's database, read-only, in one snapshot.
+async fn read_seed_database(url: &str) -> anyhow::Result<crate::service::import::files::Parsed> {
+    use sqlx::Connection;
+    let options: sqlx::postgres::PgConnectOptions = url.parse().context("--from is not a PostgreSQL URL")?;
+    let mut source = sqlx::PgConnection::connect_with(&options)
+        .await
+        .context("cannot reach the shared module's database")?;
+    let parsed = crate::service::import::seed::read_database(&mut source)
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "reading the shared module's database: {}",
+                e.public_message_or_detail()
+            )
+        });
+    let _ = source.close().await;
+    parsed
+}
+
 fn print_import_report(
     report: &crate::service::import::Report,
     source: crate::domain::import::Source,
+    from_database: bool,
     dry_run: bool,
 ) {
-    let unit = if source == crate::domain::import::Source::Mee6 {
-        "player"
-    } else {
-        "line"
+    let unit = match source {
+        crate::domain::import::Source::Mee6 => "player",
+        _ if from_database => "id",
+        _ => "line",
     };
     if !report.unknown_columns.is_empty() {
         println!(
@@ -160,4 +197,10 @@ fn print_import_report(
         report.unchanged,
         report.rejected.len()
     );
+    if report.history + report.history_skipped > 0 {
+        println!(
+            "{} events brought over as history, {} skipped (their user was not imported, or not an event type this service knows)",
+            report.history, report.history_skipped
+        );
+    }
 }

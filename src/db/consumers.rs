@@ -2,7 +2,7 @@
 
 use sqlx::{PgConnection, PgExecutor};
 
-use super::events::ORIGIN;
+use super::events::AFTER_HISTORY;
 use crate::domain::ConsumerName;
 use crate::domain::cursor::EventCursor;
 use crate::error::AppResult;
@@ -20,7 +20,7 @@ pub async fn position(
             .await?;
     Ok(match row {
         Some((txid, seq, owner)) => (EventCursor { txid, seq }, owner),
-        None => (ORIGIN, None),
+        None => (AFTER_HISTORY, None),
     })
 }
 
@@ -46,8 +46,8 @@ pub async fn lock(
          ON CONFLICT (name) DO UPDATE SET owner = $4 WHERE event_consumers.owner IS NULL",
     )
     .bind(name.as_str())
-    .bind(ORIGIN.txid)
-    .bind(ORIGIN.seq)
+    .bind(AFTER_HISTORY.txid)
+    .bind(AFTER_HISTORY.seq)
     .bind(owner)
     .execute(&mut *tx)
     .await?;

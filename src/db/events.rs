@@ -103,6 +103,14 @@ pub const ORIGIN: EventCursor = EventCursor {
     seq: i64::MIN,
 };
 
+/// Where a pull consumer that never acknowledged starts: after the history a seed import
+/// brought (written with transaction id 0), before every event this service wrote (real
+/// transaction ids start at 3).
+pub const AFTER_HISTORY: EventCursor = EventCursor {
+    txid: 0,
+    seq: i64::MAX,
+};
+
 const COLUMNS: &str = "id, txid, seq, user_id, event_type, source_platform, data, created_at";
 const STABLE: &str = "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
 

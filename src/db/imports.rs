@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::users::CURRENT_SEASON;
 use crate::domain::import::{Account, Counters, Record, Source};
 use crate::domain::{Identities, Name};
 use crate::error::{AppError, AppResult};
@@ -104,7 +105,8 @@ pub async fn stage_keys(tx: &mut PgConnection, source: Source, records: &[Record
         records,
         |out, r| {
             let [telegram, discord, email] = r.identities.columns();
-            line(out, &[Some(r.source_id(source)), telegram, discord, email])
+            let source_id = r.source_id(source);
+            line(out, &[Some(&source_id), telegram, discord, email])
         },
     )
     .await?;
@@ -210,7 +212,8 @@ pub async fn apply(
              add_voice int NOT NULL, add_messages int NOT NULL, xp_floor int NOT NULL, \
              daily_streak int NOT NULL, last_daily timestamptz, created_at timestamptz, \
              xp int NOT NULL, coins int NOT NULL, games_played int NOT NULL, games_won int NOT NULL, \
-             voice_seconds int NOT NULL, messages_sent int NOT NULL, rank_id int NOT NULL) ON COMMIT DROP",
+             voice_seconds int NOT NULL, messages_sent int NOT NULL, rank_id int NOT NULL, \
+             primary_platform text NOT NULL, season_xp int NOT NULL, last_active timestamptz) ON COMMIT DROP",
     )
     .execute(&mut *tx)
     .await?;
@@ -224,13 +227,14 @@ pub async fn apply(
         let brought = r.counters.fields().map(n);
         let (last_daily, created_at) = (t(r.last_daily), t(r.created_at));
         let [telegram, discord, email] = r.identities.columns();
+        let source_id = r.source_id(source);
         let mut row: Vec<Option<&str>> = vec![
             Some(&user),
             Some(&event),
             Some(if c.created { "t" } else { "f" }),
             Some(c.action),
             Some(&line_no),
-            Some(r.source_id(source)),
+            Some(&source_id),
             telegram,
             discord,
             email,
@@ -241,26 +245,33 @@ pub async fn apply(
         row.extend([Some(floor.as_str()), Some(streak.as_str())]);
         row.extend([last_daily.as_deref(), created_at.as_deref()]);
         row.extend(brought.iter().map(|v| Some(v.as_str())));
-        let rank = n(c.rank_id);
-        row.push(Some(&rank));
+        let (rank, season_xp, last_active) = (n(c.rank_id), n(r.season_xp), t(r.last_active));
+        row.extend([
+            Some(rank.as_str()),
+            Some(r.primary.as_str()),
+            Some(season_xp.as_str()),
+        ]);
+        row.push(last_active.as_deref());
         line(out, &row);
     })
     .await?;
     sqlx::query("ANALYZE import_apply").execute(&mut *tx).await?;
 
     phase("writing new accounts");
-    // New accounts: the record's amounts, the rank their XP reaches, already paid for.
-    sqlx::query(
+    // New accounts: the record's amounts, the rank their XP reaches, already paid for; a seed
+    // row's season XP counts for the current season.
+    sqlx::query(&format!(
         "INSERT INTO unified_users (id, telegram_id, discord_id, website_email, username, display_name, \
              xp, coins, rank_id, rewarded_rank_id, games_played, games_won, total_voice_time, messages_sent, \
-             daily_streak, last_daily, last_daily_day, created_at, primary_platform) \
+             daily_streak, last_daily, last_daily_day, created_at, primary_platform, current_season_xp, \
+             season_id, last_active) \
          SELECT a.user_id, a.telegram_id, a.discord_id, a.email, a.username, coalesce(a.display_name, a.username), \
              a.add_xp, a.add_coins, a.rank_id, a.rank_id, a.add_games_played, a.add_games_won, a.add_voice, \
-             a.add_messages, a.daily_streak, a.last_daily, (a.last_daily AT TIME ZONE $2)::date, \
-             coalesce(a.created_at, now()), $1 \
-         FROM import_apply a WHERE a.created",
-    )
-    .bind(source.platform().as_str())
+             a.add_messages, a.daily_streak, a.last_daily, (a.last_daily AT TIME ZONE $1)::date, \
+             coalesce(a.created_at, now()), a.primary_platform, a.season_xp, {CURRENT_SEASON}, \
+             coalesce(a.last_active, now()) \
+         FROM import_apply a WHERE a.created"
+    ))
     .bind(time_zone)
     .execute(&mut *tx)
     .await?;
@@ -287,7 +298,8 @@ pub async fn apply(
              daily_streak = greatest(u.daily_streak, a.daily_streak), \
              last_daily = greatest(u.last_daily, a.last_daily), \
              last_daily_day = greatest(u.last_daily_day, (a.last_daily AT TIME ZONE $1)::date), \
-             created_at = least(u.created_at, a.created_at) \
+             created_at = least(u.created_at, a.created_at), \
+             last_active = greatest(u.last_active, a.last_active) \
          FROM import_apply a WHERE u.id = a.user_id AND NOT a.created",
         coins = bounded("coins", "add_coins"),
         voice = bounded("total_voice_time", "add_voice"),
@@ -342,13 +354,9 @@ pub async fn apply(
             .replace("{rank}", values.2);
         let sql = format!(
             "INSERT INTO cross_platform_events (id, user_id, event_type, source_platform, data) \
-             SELECT a.event_id, a.user_id, 'imported', $2, {data} FROM {from} ORDER BY a.line"
+             SELECT a.event_id, a.user_id, 'imported', a.primary_platform, {data} FROM {from} ORDER BY a.line"
         );
-        sqlx::query(&sql)
-            .bind(source.as_str())
-            .bind(source.platform().as_str())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(&sql).bind(source.as_str()).execute(&mut *tx).await?;
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ pub mod ranks;
 pub mod rate_limits;
 pub mod scores;
 pub mod seasons;
+pub mod seed;
 pub mod users;
 
 use std::time::Duration;

@@ -128,6 +128,23 @@ pub async fn fresh_database() -> PgConnectOptions {
     c.admin.clone().database(&name)
 }
 
+/// A database with nothing in it (not migrated): another program's, as a source.
+pub async fn empty_database() -> PgConnectOptions {
+    let c = cluster();
+    let name = format!(
+        "other_test_p{}_{}",
+        std::process::id(),
+        NEXT_DB.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut conn = PgConnection::connect_with(&c.admin).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE \"{name}\" TEMPLATE template0"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.ok();
+    c.admin.clone().database(&name)
+}
+
 /// The URL form of `opts`, for child processes.
 pub fn url_of(opts: &PgConnectOptions) -> String {
     let db = opts.get_database().unwrap_or("postgres");

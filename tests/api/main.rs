@@ -8,6 +8,7 @@ mod costs;
 mod events;
 mod http_spec;
 mod import;
+mod import_seed;
 mod leaderboard;
 mod ledger;
 mod limits;

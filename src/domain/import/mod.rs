@@ -25,6 +25,8 @@ pub enum Source {
     Website,
     /// A MEE6 leaderboard export: Discord members.
     Mee6,
+    /// The Python shared module's own `unified_users` (its database, or an export of it).
+    Seed,
 }
 
 impl Source {
@@ -34,6 +36,7 @@ impl Source {
             "discord" => Some(Source::Discord),
             "website" => Some(Source::Website),
             "mee6" => Some(Source::Mee6),
+            "seed" => Some(Source::Seed),
             _ => None,
         }
     }
@@ -44,15 +47,26 @@ impl Source {
             Source::Discord => "discord",
             Source::Website => "website",
             Source::Mee6 => "mee6",
+            Source::Seed => "seed",
         }
     }
 
-    /// The platform the records' accounts belong to.
+    /// The platform the records' accounts belong to (a seed row names its own: its primary
+    /// platform; this is the fallback).
     pub fn platform(self) -> Platform {
         match self {
             Source::Telegram => Platform::Telegram,
             Source::Discord | Source::Mee6 => Platform::Discord,
-            Source::Website => Platform::Website,
+            Source::Website | Source::Seed => Platform::Website,
+        }
+    }
+
+    /// The name this source's files give one of our columns.
+    fn column_name(self, ours: &'static str) -> &'static str {
+        match (self, ours) {
+            (Source::Seed, "email") => "website_email",
+            (Source::Seed, "voice_seconds") => "total_voice_time",
+            _ => ours,
         }
     }
 
@@ -93,6 +107,32 @@ impl Source {
             ],
             // A MEE6 player, with its keys renamed to ours (`id`, `message_count`).
             Source::Mee6 => &["discord_id", "username", "xp", "messages_sent"],
+            // The seed's `unified_users`; `rank_id`, `season_rank` and `platforms` follow from
+            // the rest and are recomputed.
+            Source::Seed => &[
+                "id",
+                "username",
+                "telegram_id",
+                "discord_id",
+                "website_email",
+                "display_name",
+                "xp",
+                "coins",
+                "rank_id",
+                "games_played",
+                "games_won",
+                "total_voice_time",
+                "messages_sent",
+                "achievements",
+                "current_season_xp",
+                "season_rank",
+                "daily_streak",
+                "last_daily",
+                "created_at",
+                "last_active",
+                "platforms",
+                "primary_platform",
+            ],
         }
     }
 
@@ -105,9 +145,13 @@ impl Source {
             .collect()
     }
 
-    /// Required columns a header lacks.
+    /// Required columns a header lacks: the identity and username (a seed row: its id).
     pub fn missing_columns(self, header: &[String]) -> Vec<&'static str> {
-        self.columns()[..2]
+        let required = match self {
+            Source::Seed => &self.columns()[..1],
+            _ => &self.columns()[..2],
+        };
+        required
             .iter()
             .filter(|c| !header.iter().any(|h| h == *c))
             .copied()
@@ -164,19 +208,35 @@ pub struct Record {
     /// a MEE6 export.
     pub line: u64,
     pub identities: Identities,
+    /// The platform the record belongs to: its source's, or a seed row's primary platform.
+    pub primary: Platform,
+    /// A seed row's own id (other sources are known by their platform identity).
+    pub seed_id: Option<i64>,
     pub username: Name,
     pub display_name: Option<Name>,
     pub counters: Counters,
     pub daily_streak: i32,
     pub last_daily: Option<DateTime<Utc>>,
     pub created_at: Option<DateTime<Utc>>,
+    /// What only a seed row carries: its achievements (names or codes), its current season's
+    /// XP and when it was last active.
+    pub achievements: Vec<String>,
+    pub season_xp: i32,
+    pub last_active: Option<DateTime<Utc>>,
 }
 
 impl Record {
     /// The record's own identity in its source: what makes a second row a duplicate and what
     /// the import remembers it by.
-    pub fn source_id(&self, source: Source) -> &str {
-        self.identities.get(source.platform()).unwrap_or_default()
+    pub fn source_id(&self, source: Source) -> String {
+        match self.seed_id {
+            Some(id) => id.to_string(),
+            None => self
+                .identities
+                .get(source.platform())
+                .unwrap_or_default()
+                .to_owned(),
+        }
     }
 
     pub fn identity(&self, platform: Platform) -> Option<&str> {
@@ -232,7 +292,8 @@ pub fn record<'a>(
     line: u64,
     get: impl Fn(&str) -> Option<&'a str>,
 ) -> Result<Record, String> {
-    let present = |c: &str| get(c).map(str::trim).filter(|s| !s.is_empty());
+    let get = |c: &'static str| get(source.column_name(c));
+    let present = |c: &'static str| get(c).map(str::trim).filter(|s| !s.is_empty());
     let mut identities = Identities::default();
     for (platform, column) in [
         (Platform::Telegram, "telegram_id"),
@@ -240,16 +301,26 @@ pub fn record<'a>(
         (Platform::Website, "email"),
     ] {
         if let Some(raw) = present(column) {
-            let id = ExternalId::parse(platform, raw).map_err(|e| format!("{column}: {}", e.message()))?;
+            let id = ExternalId::parse(platform, raw)
+                .map_err(|e| format!("{}: {}", source.column_name(column), e.message()))?;
             identities.set(id);
         }
     }
-    if identities.get(source.platform()).is_none() {
-        return Err(format!("{} is missing", source.columns()[0]));
-    }
-    let username = match present("username") {
-        Some(raw) => Name::parse("username", raw)?,
-        None => return Err("username is missing".into()),
+    let (seed_id, primary) = match source {
+        Source::Seed => seed_identity(&identities, present("id"), present("primary_platform"))?,
+        _ if identities.get(source.platform()).is_none() => {
+            return Err(format!("{} is missing", source.columns()[0]));
+        }
+        _ => (None, source.platform()),
+    };
+    let username = match (present("username"), seed_id) {
+        (Some(raw), _) => Name::parse("username", raw)?,
+        // The seed allowed users without a username (Telegram users may have none).
+        (None, Some(id)) => match present("display_name") {
+            Some(raw) => Name::parse("display_name", raw)?,
+            None => Name::parse("username", &format!("user{id}"))?,
+        },
+        (None, None) => return Err("username is missing".into()),
     };
     let display_name = present("display_name")
         .map(|raw| Name::parse("display_name", raw))
@@ -271,13 +342,53 @@ pub fn record<'a>(
     Ok(Record {
         line,
         identities,
+        primary,
+        seed_id,
         username,
         display_name,
         counters,
         daily_streak: count("daily_streak", get("daily_streak"))?,
         last_daily: timestamp("last_daily", get("last_daily"))?,
         created_at: timestamp("created_at", get("created_at"))?,
+        achievements: names_list("achievements", present("achievements"))?,
+        season_xp: count("current_season_xp", get("current_season_xp"))?,
+        last_active: timestamp("last_active", get("last_active"))?,
     })
+}
+
+/// A seed row's id (a positive integer) and primary platform: the one it names when it has
+/// that identity, else its first identity. The seed's check wants at least one.
+fn seed_identity(
+    identities: &Identities,
+    id: Option<&str>,
+    primary: Option<&str>,
+) -> Result<(Option<i64>, Platform), String> {
+    let id = match id.map(str::parse::<i64>) {
+        Some(Ok(n)) if n > 0 => n,
+        Some(_) => return Err("id is not a positive whole number".into()),
+        None => return Err("id is missing".into()),
+    };
+    let Some(first) = identities.platforms().first().copied() else {
+        return Err("has no telegram_id, discord_id or website_email".into());
+    };
+    let named = primary
+        .and_then(|p| Platform::parse(&p.to_lowercase()))
+        .filter(|p| identities.get(*p).is_some());
+    Ok((Some(id), named.unwrap_or(first)))
+}
+
+/// A JSON list of names (the seed's `achievements` jsonb), each 1 to 64 characters.
+fn names_list(field: &str, raw: Option<&str>) -> Result<Vec<String>, String> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    let names: Vec<String> = serde_json::from_str(raw)
+        .map_err(|_| format!("{field} is not a JSON list of names (got {raw:?})"))?;
+    let names: Vec<String> = names.iter().map(|n| n.trim().to_owned()).collect();
+    if names.iter().any(|n| n.is_empty() || n.chars().count() > 64) {
+        return Err(format!("{field}: every name must be 1 to 64 characters"));
+    }
+    Ok(names)
 }
 
 /// Keeps the first row of each identity; a later row with an identity already seen in the

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Counters, Record, Source};
+use super::{Counters, Record};
 use crate::domain::{Identities, Platform};
 
 /// How XP meets XP when a record lands on an existing account.
@@ -57,7 +57,6 @@ pub enum Action {
 /// Decides what `record` does, given the accounts its identities match (at most one per
 /// identity) and the amounts it brought the last time it was imported.
 pub fn plan(
-    source: Source,
     record: &Record,
     matched: &[Account],
     previous: Option<&Counters>,
@@ -101,10 +100,10 @@ pub fn plan(
         },
     };
     if accounts.len() > 1 {
-        let own = record.identity(source.platform());
+        let own = record.identity(record.primary);
         let into = accounts
             .iter()
-            .find(|a| own.is_some() && a.identity(source.platform()) == own)
+            .find(|a| own.is_some() && a.identity(record.primary) == own)
             .or_else(|| accounts.iter().min_by_key(|a| a.created_at))
             .unwrap_or(first);
         return Ok(Action::Merge {

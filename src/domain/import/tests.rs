@@ -162,30 +162,21 @@ fn later_duplicates_are_rejected_with_the_first_line() {
 #[test]
 fn new_identities_create_and_known_ones_update() {
     let r = telegram(2, "1", "100");
-    assert_eq!(
-        plan(Source::Telegram, &r, &[], None, XpPolicy::Sum).unwrap(),
-        Action::Create
-    );
+    assert_eq!(plan(&r, &[], None, XpPolicy::Sum).unwrap(), Action::Create);
     let a = account(Some("1"), None, None, 40);
-    let Action::Update { delta, links, .. } = plan(
-        Source::Telegram,
-        &r,
-        std::slice::from_ref(&a),
-        None,
-        XpPolicy::Sum,
-    )
-    .unwrap() else {
+    let Action::Update { delta, links, .. } =
+        plan(&r, std::slice::from_ref(&a), None, XpPolicy::Sum).unwrap()
+    else {
         panic!("an update");
     };
     assert_eq!((delta.xp, links.len()), (100, 0));
     // Max keeps the larger: 100 over 40 adds 60; over 400 adds nothing.
-    let Action::Update { delta, .. } = plan(Source::Telegram, &r, &[a], None, XpPolicy::Max).unwrap() else {
+    let Action::Update { delta, .. } = plan(&r, &[a], None, XpPolicy::Max).unwrap() else {
         panic!("an update");
     };
     assert_eq!(delta.xp, 60);
     let rich = account(Some("1"), None, None, 400);
-    let Action::Update { delta, .. } = plan(Source::Telegram, &r, &[rich], None, XpPolicy::Max).unwrap()
-    else {
+    let Action::Update { delta, .. } = plan(&r, &[rich], None, XpPolicy::Max).unwrap() else {
         panic!("an update");
     };
     assert_eq!(delta.xp, 0);
@@ -196,26 +187,13 @@ fn importing_the_same_record_again_changes_nothing() {
     let r = telegram(2, "1", "100");
     let a = account(Some("1"), None, None, 100);
     assert_eq!(
-        plan(
-            Source::Telegram,
-            &r,
-            std::slice::from_ref(&a),
-            Some(&r.counters),
-            XpPolicy::Sum
-        )
-        .unwrap(),
+        plan(&r, std::slice::from_ref(&a), Some(&r.counters), XpPolicy::Sum).unwrap(),
         Action::Unchanged { user: a.id }
     );
     // A corrected file applies only the difference.
     let corrected = telegram(2, "1", "130");
-    let Action::Update { delta, .. } = plan(
-        Source::Telegram,
-        &corrected,
-        &[a],
-        Some(&r.counters),
-        XpPolicy::Sum,
-    )
-    .unwrap() else {
+    let Action::Update { delta, .. } = plan(&corrected, &[a], Some(&r.counters), XpPolicy::Sum).unwrap()
+    else {
         panic!("an update");
     };
     assert_eq!(delta.xp, 30);
@@ -236,34 +214,23 @@ fn a_website_row_links_and_merges_accounts_of_one_person() {
     .unwrap();
     assert_eq!(web.identity(Platform::Website), Some("ann@example.com"));
     let tg = account(Some("1"), None, None, 10);
-    let Action::Update { links, .. } = plan(
-        Source::Website,
-        &web,
-        std::slice::from_ref(&tg),
-        None,
-        XpPolicy::Sum,
-    )
-    .unwrap() else {
+    let Action::Update { links, .. } = plan(&web, std::slice::from_ref(&tg), None, XpPolicy::Sum).unwrap()
+    else {
         panic!("an update");
     };
     assert_eq!(links, vec![Platform::Discord, Platform::Website]);
     let mut dc = account(None, Some("7"), None, 20);
     dc.created_at = tg.created_at - chrono::Duration::days(1);
-    let Action::Merge { into, from, .. } = plan(
-        Source::Website,
-        &web,
-        &[tg.clone(), dc.clone()],
-        None,
-        XpPolicy::Sum,
-    )
-    .unwrap() else {
+    let Action::Merge { into, from, .. } =
+        plan(&web, &[tg.clone(), dc.clone()], None, XpPolicy::Sum).unwrap()
+    else {
         panic!("a merge");
     };
     assert_eq!((into, from), (dc.id, vec![tg.id]), "the oldest account survives");
     // Two accounts that already hold different Telegram ids cannot become one.
     let other = account(Some("2"), Some("7"), None, 0);
     assert!(
-        plan(Source::Website, &web, &[tg, other], None, XpPolicy::Sum)
+        plan(&web, &[tg, other], None, XpPolicy::Sum)
             .unwrap_err()
             .contains("conflicting telegram ids")
     );

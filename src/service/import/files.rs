@@ -43,10 +43,12 @@ pub struct Parsed {
     /// Columns (JSON keys) the source does not know: reported, not imported.
     pub unknown_columns: Vec<String>,
     pub rows: u64,
+    /// A seed database's events, each as the object of its columns (`ttfd import seed --from`).
+    pub history: Vec<serde_json::Map<String, Value>>,
 }
 
 impl Parsed {
-    fn push(&mut self, result: Result<Record, Rejected>) {
+    pub(super) fn push(&mut self, result: Result<Record, Rejected>) {
         self.rows += 1;
         match result {
             Ok(r) => self.records.push(r),
@@ -54,7 +56,7 @@ impl Parsed {
         }
     }
 
-    fn unknown(&mut self, columns: impl IntoIterator<Item = String>) {
+    pub(super) fn unknown(&mut self, columns: impl IntoIterator<Item = String>) {
         for c in columns {
             if !self.unknown_columns.contains(&c) {
                 self.unknown_columns.push(c);
@@ -134,14 +136,19 @@ fn text(v: &Value) -> Result<Option<String>, String> {
     }
 }
 
-fn object_record(
+pub(super) fn object_record(
     source: Source,
     line: u64,
     object: &serde_json::Map<String, Value>,
 ) -> Result<Record, String> {
     let mut fields: HashMap<&str, String> = HashMap::new();
     for (key, value) in object {
-        if let Some(t) = text(value).map_err(|e| format!("{key} {e}"))? {
+        // Lists (a seed row's achievements and platforms) travel as their JSON text.
+        let value = match value {
+            Value::Array(_) if source == Source::Seed => Some(value.to_string()),
+            _ => text(value).map_err(|e| format!("{key} {e}"))?,
+        };
+        if let Some(t) = value {
             fields.insert(key.as_str(), t);
         }
     }

@@ -3,6 +3,7 @@
 //! their identities already belong to; the changes are written with set-based statements.
 
 pub mod files;
+pub mod seed;
 
 use std::collections::HashMap;
 
@@ -40,6 +41,10 @@ pub struct Report {
     pub rejected: Vec<Rejected>,
     pub unknown_columns: Vec<String>,
     pub written: bool,
+    /// Seed events written as history, and those skipped (their user was not imported, or
+    /// they are not events this service knows).
+    pub history: u64,
+    pub history_skipped: u64,
 }
 
 /// Runs the import of `parsed`; `phase` hears what it is doing.
@@ -58,6 +63,7 @@ pub async fn run(
         phase(name);
     };
     let source = options.source;
+    let history = parsed.history;
     let (records, duplicates) = without_duplicates(parsed.records);
     let mut report = Report {
         rows: parsed.rows,
@@ -93,7 +99,7 @@ pub async fn run(
 
     phase("writing");
     let actor = Actor::default();
-    for (_, action) in &planned.actions {
+    for (record, action) in &planned.actions {
         if let Action::Merge { into, from, .. } = action {
             for f in from {
                 super::merging::merge_locked(
@@ -102,7 +108,7 @@ pub async fn run(
                     &actor,
                     *into,
                     *f,
-                    source.platform(),
+                    record.primary,
                     RankRewards::Withhold,
                 )
                 .await?;
@@ -115,6 +121,26 @@ pub async fn run(
         .filter_map(|(record, action)| change(record, action, options.policy, &state.ranks))
         .collect();
     imports::apply(&mut tx, source, &changes, &state.rules.time_zone, &phase).await?;
+    if source == Source::Seed {
+        phase("recording the seed's achievements and history");
+        let mut owners: Vec<(&Record, Uuid)> = changes.iter().map(|c| (c.record, c.user_id)).collect();
+        owners.extend(
+            planned
+                .actions
+                .iter()
+                .filter_map(|(record, action)| match action {
+                    Action::Unchanged { user } => Some((*record, *user)),
+                    _ => None,
+                }),
+        );
+        seed::record_achievements(&mut tx, &owners, &state.rules.achievements).await?;
+        let by_seed_id = owners
+            .iter()
+            .filter_map(|(r, user)| Some((r.seed_id?, *user)))
+            .collect();
+        (report.history, report.history_skipped) =
+            seed::write_history(&mut tx, &history, &by_seed_id).await?;
+    }
     phase("recording achievements already earned");
     let tier_rank = |tier: &str| lowest_rank_of_tier(tier, state.ranks.all());
     crate::db::achievements::record_earned(&mut tx, &state.rules.achievements, tier_rank).await?;
@@ -159,13 +185,7 @@ fn plan_all<'a>(
             .into_iter()
             .filter_map(|p| by_identity.get(&(p, record.identity(p)?)).map(|a| (*a).clone()))
             .collect();
-        let action = match plan(
-            source,
-            record,
-            &matched,
-            previous.get(record.source_id(source)),
-            policy,
-        ) {
+        let action = match plan(record, &matched, previous.get(&record.source_id(source)), policy) {
             Ok(a) => a,
             Err(reason) => {
                 planned.rejected.push(Rejected {
