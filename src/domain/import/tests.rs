@@ -1,6 +1,7 @@
 //! Unit tests of the import rules: rows to records, duplicates, and the plan for each record.
 
 use super::*;
+use crate::domain::ExternalId;
 use uuid::Uuid;
 
 fn row<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<&'a str> + 'a {
