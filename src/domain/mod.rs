@@ -18,7 +18,7 @@ pub mod xp;
 pub use identity::{ExternalId, Identities};
 pub use platform::{EventType, Platform};
 pub use ranks::{Rank, RankTable, Tier};
-pub use text::{ConsumerName, IdempotencyKey, LinkCode, Name, Reason};
+pub use text::{AchievementCode, ConsumerName, IdempotencyKey, LinkCode, Name, Reason};
 
 /// A validated reference to one user: the unified id or one platform identity.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,5 +1,5 @@
-//! Parsed free-text values a caller sends: names, reasons, idempotency keys, consumer names
-//! and link codes. Each constructor is the only way in, so a value that exists is valid.
+//! Parsed free-text values a caller sends: names, reasons, idempotency keys, consumer names,
+//! achievement codes and link codes. Each constructor is the only way in, so a value that exists is valid.
 
 use super::Invalid;
 
@@ -110,6 +110,28 @@ impl ConsumerName {
     }
 }
 
+/// An achievement's code as the catalog writes them: 1..=64 of `a-z 0-9 _`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AchievementCode(String);
+
+impl AchievementCode {
+    pub fn parse(raw: &str) -> Result<AchievementCode, Invalid> {
+        let ok = (1..=64).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if ok {
+            Ok(AchievementCode(raw.to_owned()))
+        } else {
+            Err(Invalid::new("code must be 1 to 64 of a-z 0-9 _"))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A one-time link code as the service makes them: 8 of an alphabet without look-alikes (no
 /// 0/O, 1/I/L, U), so 30^8, about 2^39 codes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -170,6 +192,14 @@ mod tests {
         assert!(IdempotencyKey::parse(Some(&"k".repeat(129))).is_err());
         let key = IdempotencyKey::parse(Some(" k-1")).unwrap().unwrap();
         assert_eq!(key.as_str(), " k-1", "a key is the client's, to the letter");
+    }
+
+    #[test]
+    fn achievement_codes() {
+        assert!(AchievementCode::parse("first_win").is_ok());
+        for bad in ["", "First", "a-b", &"c".repeat(65)] {
+            assert!(AchievementCode::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::db::boosts;
 use crate::db::seasons::{self, StandingRow};
 use crate::domain::access::Action;
 use crate::domain::leaderboard::positions_from_head;
-use crate::domain::{IdempotencyKey, Name, Reason};
+use crate::domain::{AchievementCode, IdempotencyKey, Name, Reason};
 use crate::error::AppError;
 use crate::service::activity::{self, Kind};
 use crate::service::{achievements, daily, seasons as season_service};
@@ -188,7 +188,14 @@ impl ProgressionMutation {
         let key = user.key()?;
         let idempotency_key = IdempotencyKey::parse(idempotency_key.as_deref())?;
         Ok(User(
-            achievements::grant(state(ctx), actor(ctx), &key, &code, idempotency_key).await?,
+            achievements::grant(
+                state(ctx),
+                actor(ctx),
+                &key,
+                &AchievementCode::parse(&code)?,
+                idempotency_key,
+            )
+            .await?,
         ))
     }
 

@@ -10,7 +10,7 @@ use crate::db::achievements;
 use crate::db::events::{self, NewEvent};
 use crate::db::users::UserRow;
 use crate::domain::achievements::{Standing, is_earned, newly_earned};
-use crate::domain::{EventType, IdempotencyKey, Platform, UserKey};
+use crate::domain::{AchievementCode, EventType, IdempotencyKey, Platform, UserKey};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -137,9 +137,10 @@ pub async fn grant(
     state: &AppState,
     actor: &Actor,
     key: &UserKey,
-    code: &str,
+    code: &AchievementCode,
     idempotency_key: Option<IdempotencyKey>,
 ) -> AppResult<UserRow> {
+    let code = code.as_str();
     let fingerprint = format!("{key}|{code}");
     let idem = Idempotency::requested(actor, idempotency_key, "grantAchievement", fingerprint);
     unit::for_user(state, key, idem, async |tx, user| {
