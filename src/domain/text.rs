@@ -92,17 +92,20 @@ impl IdempotencyKey {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConsumerName(String);
 
+/// `raw` when it is 1 to `max` bytes, each one `allowed` accepts.
+fn made_of(raw: &str, max: usize, allowed: impl Fn(u8) -> bool, error: &str) -> Result<String, Invalid> {
+    if (1..=max).contains(&raw.len()) && raw.bytes().all(allowed) {
+        Ok(raw.to_owned())
+    } else {
+        Err(Invalid::new(error))
+    }
+}
+
 impl ConsumerName {
     pub fn parse(raw: &str) -> Result<ConsumerName, Invalid> {
-        let ok = (1..=MAX_CONSUMER_NAME_CHARS).contains(&raw.len())
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
-        if ok {
-            Ok(ConsumerName(raw.to_owned()))
-        } else {
-            Err(Invalid::new("consumer must be 1 to 64 of A-Z a-z 0-9 _ . : -"))
-        }
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-');
+        let error = "consumer must be 1 to 64 of A-Z a-z 0-9 _ . : -";
+        made_of(raw, MAX_CONSUMER_NAME_CHARS, allowed, error).map(ConsumerName)
     }
 
     pub fn as_str(&self) -> &str {
@@ -116,15 +119,8 @@ pub struct AchievementCode(String);
 
 impl AchievementCode {
     pub fn parse(raw: &str) -> Result<AchievementCode, Invalid> {
-        let ok = (1..=64).contains(&raw.len())
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if ok {
-            Ok(AchievementCode(raw.to_owned()))
-        } else {
-            Err(Invalid::new("code must be 1 to 64 of a-z 0-9 _"))
-        }
+        let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_';
+        made_of(raw, 64, allowed, "code must be 1 to 64 of a-z 0-9 _").map(AchievementCode)
     }
 
     pub fn as_str(&self) -> &str {
