@@ -686,3 +686,30 @@ async fn every_command_honours_the_rules_and_dropped_achievements_are_retired() 
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test]
+async fn unlocks_name_catalog_entries_and_the_catalog_keeps_every_code() {
+    let app = TestApp::start().await;
+    let id = app.telegram_user("31", "cat").await;
+    let unlock = |code: &'static str| {
+        sqlx::query("INSERT INTO user_achievements (user_id, achievement_code) VALUES ($1::uuid, $2)")
+            .bind(id.clone())
+            .bind(code)
+    };
+    let err = unlock("no_such_code").execute(&app.pool).await.unwrap_err();
+    let code = err.as_database_error().and_then(|e| e.code()).unwrap_or_default();
+    assert_eq!(code, "23503", "a foreign-key violation: {err}");
+    unlock("first_win").execute(&app.pool).await.unwrap();
+    // An entry is retired, never deleted, renamed or truncated (its holders keep it).
+    for sql in [
+        "DELETE FROM achievements WHERE code = 'first_win'",
+        "UPDATE achievements SET code = 'renamed' WHERE code = 'first_win'",
+        "TRUNCATE achievements CASCADE",
+    ] {
+        assert!(sqlx::query(sql).execute(&app.pool).await.is_err(), "{sql}");
+    }
+    sqlx::query("UPDATE achievements SET name = 'First!' WHERE code = 'first_win'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+}
