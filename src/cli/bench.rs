@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 
-use super::{Database, DbArgs};
+use super::{Database, DbArgs, Statements};
 
 #[derive(Subcommand, Debug)]
 pub(super) enum BenchCommand {
@@ -18,7 +18,13 @@ pub(super) enum BenchCommand {
 }
 
 pub(super) async fn run(bench: BenchCommand, db: &DbArgs) -> anyhow::Result<()> {
-    let database = Database::open(db).await?;
+    // Loading users and importing a million rows are bulk work: their long statements are
+    // expected (the import logs its phases), not news.
+    let statements = match bench {
+        BenchCommand::Load(_) | BenchCommand::Import(_) => Statements::Bulk,
+        BenchCommand::Events(_) | BenchCommand::Api(_) => Statements::Quick,
+    };
+    let database = Database::open_for(db, statements).await?;
     let (pool, url) = (&database.pool, database.url.as_str());
     let result = match bench {
         BenchCommand::Events(args) => crate::bench::run_events(pool, url, args).await,
