@@ -88,18 +88,9 @@ impl EventHub {
     /// Starts the listener and dispatcher of this process.
     pub async fn start(pool: PgPool, config: HubConfig, keys: Keys) -> AppResult<EventHub> {
         let head = events::stable_head(&pool).await?;
-        let (sender, _) = broadcast::channel(config.buffer.max(16));
         let (stopping, stopped) = watch::channel(false);
-        let hub = EventHub {
-            ring: Arc::new(Mutex::new(Ring { head, sender })),
-            pool,
-            stats: Arc::default(),
-            keys,
-            wake: Arc::default(),
-            bell: Arc::default(),
-            bell_id: uuid::Uuid::new_v4().to_string().into(),
-            stopped,
-        };
+        let bell_id = uuid::Uuid::new_v4().to_string();
+        let hub = EventHub::new(pool, keys, head, config.buffer, &bell_id, stopped);
         tokio::spawn(hub.clone().listen(config, stopping));
         tokio::spawn(hub.clone().ring_doorbells());
         Ok(hub)
@@ -109,19 +100,27 @@ impl EventHub {
     /// subscribed. Its `committed` wakes nothing; the command rings the servers' doorbell
     /// itself before it exits.
     pub fn inert(pool: PgPool, keys: Keys) -> EventHub {
-        let (sender, _) = broadcast::channel(16);
         let (_, stopped) = watch::channel(true);
+        EventHub::new(pool, keys, events::ORIGIN, 16, "one-shot", stopped)
+    }
+
+    fn new(
+        pool: PgPool,
+        keys: Keys,
+        head: EventCursor,
+        buffer: usize,
+        bell_id: &str,
+        stopped: watch::Receiver<bool>,
+    ) -> EventHub {
+        let (sender, _) = broadcast::channel(buffer.max(16));
         EventHub {
-            ring: Arc::new(Mutex::new(Ring {
-                head: events::ORIGIN,
-                sender,
-            })),
+            ring: Arc::new(Mutex::new(Ring { head, sender })),
             pool,
             stats: Arc::default(),
             keys,
             wake: Arc::default(),
             bell: Arc::default(),
-            bell_id: "one-shot".into(),
+            bell_id: bell_id.into(),
             stopped,
         }
     }
