@@ -113,31 +113,23 @@ pub async fn create_key(pool: &PgPool, name: &str, role: ttfd::domain::access::R
 
 /// A fresh, migrated database of its own.
 pub async fn fresh_database() -> PgConnectOptions {
-    let c = cluster();
-    let name = format!(
-        "ttfd_test_p{}_{}",
-        std::process::id(),
-        NEXT_DB.fetch_add(1, Ordering::Relaxed)
-    );
-    let mut conn = PgConnection::connect_with(&c.admin).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE \"{name}\" TEMPLATE {TEMPLATE}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    conn.close().await.ok();
-    c.admin.clone().database(&name)
+    new_database("ttfd_test", TEMPLATE).await
 }
 
 /// A database with nothing in it (not migrated): another program's, as a source.
 pub async fn empty_database() -> PgConnectOptions {
+    new_database("other_test", "template0").await
+}
+
+async fn new_database(prefix: &str, template: &str) -> PgConnectOptions {
     let c = cluster();
     let name = format!(
-        "other_test_p{}_{}",
+        "{prefix}_p{}_{}",
         std::process::id(),
         NEXT_DB.fetch_add(1, Ordering::Relaxed)
     );
     let mut conn = PgConnection::connect_with(&c.admin).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE \"{name}\" TEMPLATE template0"))
+    sqlx::query(&format!("CREATE DATABASE \"{name}\" TEMPLATE {template}"))
         .execute(&mut conn)
         .await
         .unwrap();

@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 
 use crate::harness::{TestApp, url_of};
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 /// Writes `text` to a file named `name` in a fresh directory and returns its path.
@@ -22,11 +22,17 @@ fn fixture(name: &str, text: &str) -> PathBuf {
     path
 }
 
-async fn import(app: &TestApp, args: &[&str], file: &PathBuf) -> Run {
+async fn import(app: &TestApp, args: &[&str], file: &std::path::Path) -> Run {
+    let mut all: Vec<&str> = args.to_vec();
+    all.push(file.to_str().unwrap());
+    ttfd_import(app, &all).await
+}
+
+/// `ttfd import ARGS` against the test database.
+pub(crate) async fn ttfd_import(app: &TestApp, args: &[&str]) -> Run {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ttfd"))
         .arg("import")
         .args(args)
-        .arg(file)
         .env("DATABASE_URL", url_of(&app.db))
         .env("RUST_LOG", "warn")
         .env("NO_COLOR", "1")

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use sqlx::{Connection, Executor};
 
 use crate::harness::{TestApp, empty_database, url_of};
+use crate::import::{Run, ttfd_import};
 
 const SCHEMA: &str = include_str!("seed_schema.sql");
 
@@ -34,25 +35,10 @@ INSERT INTO cross_platform_events (id, user_id, event_type, source_platform, dat
  ('00000000-0000-4000-8000-000000000005', 1, 'xp_change', 'discord', '{"delta_xp": 500, "new_xp": 1500}', false, '2025-04-01 00:00:00');
 "#;
 
-struct Run {
-    code: i32,
-    stdout: String,
-}
-
 async fn seed_import(app: &TestApp, args: &[&str]) -> Run {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ttfd"))
-        .args(["import", "seed"])
-        .args(args)
-        .env("DATABASE_URL", url_of(&app.db))
-        .env("RUST_LOG", "warn")
-        .env("NO_COLOR", "1")
-        .output()
-        .await
-        .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-    }
+    let mut all = vec!["seed"];
+    all.extend_from_slice(args);
+    ttfd_import(app, &all).await
 }
 
 const PROFILE: &str = "query($r: UserRef!) { user(ref: $r) {
