@@ -87,6 +87,15 @@ pub(super) fn from_cursor(score: &str, id: &str, inclusive: bool, first: u8) -> 
     format!("{score} <= ${s} AND ({score} < ${s} OR {id} {after} ${i})")
 }
 
+/// The LIMIT written into a leaderboard statement: at least `rows`, rounded up to a power of
+/// two (16 at least). With `LIMIT $n` PostgreSQL plans every execution afresh: its generic
+/// plan assumes a tenth of the table is wanted, so the custom plan always looks cheaper
+/// (`pg_prepared_statements` showed no generic plan at all). A literal lets each connection
+/// keep one plan per bucket (four up to 128 rows); the few extra rows are dropped here.
+fn limit_literal(rows: i64) -> i64 {
+    (rows.clamp(16, 1 << 20) as u64).next_power_of_two() as i64
+}
+
 /// Reads `limit` users from `start` in one statement (one snapshot, so positions agree with
 /// the order even while scores change).
 pub async fn page(ex: impl PgExecutor<'_>, board: Board, start: Start, limit: i64) -> AppResult<Page> {
@@ -102,11 +111,10 @@ pub async fn page(ex: impl PgExecutor<'_>, board: Board, start: Start, limit: i6
         None => String::new(),
         Some(_) => format!("AND {}", from_cursor(s, "id", inclusive, 1)),
     };
-    let limit_param = if cursor.is_some() { "$3" } else { "$1" };
     let sql = format!(
         "WITH page AS ( \
              SELECT {COLUMNS} FROM unified_users WHERE {rows} {from} \
-             ORDER BY {s} DESC, id LIMIT {limit_param}), \
+             ORDER BY {s} DESC, id LIMIT {limit_literal}), \
          head AS MATERIALIZED ( \
              SELECT {above} AS above, {holding} AS holding_first \
              FROM (SELECT max({s}) AS score FROM page) h) \
@@ -114,13 +122,15 @@ pub async fn page(ex: impl PgExecutor<'_>, board: Board, start: Start, limit: i6
          FROM page, head ORDER BY page.{s} DESC, page.id",
         above = scores::above(id, "h.score"),
         holding = scores::holding(id, "h.score"),
+        limit_literal = limit_literal(limit),
     );
     let query = sqlx::query_as(&sql);
     let query = match cursor {
-        Some(c) => query.bind(c.score).bind(c.id).bind(limit),
-        None => query.bind(limit),
+        Some(c) => query.bind(c.score).bind(c.id),
+        None => query,
     };
-    let rows: Vec<PageRow> = query.fetch_all(ex).await?;
+    let mut rows: Vec<PageRow> = query.fetch_all(ex).await?;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
     let (above, holding_first) = rows.first().map_or((0, 0), |r| (r.above, r.holding_first));
     Ok(Page {
         rows: rows.into_iter().map(|r| r.user).collect(),
@@ -138,19 +148,27 @@ pub async fn positions(ex: impl PgExecutor<'_>, board: Board, scores: &[i32]) ->
 /// come before): where a page centred on the user starts. Walks the index backwards from the
 /// user, so it costs `n` rows, not the user's position.
 pub async fn start_before(ex: impl PgExecutor<'_>, board: Board, user: &UserRow, n: i64) -> AppResult<Start> {
+    if n <= 0 {
+        let (score, id) = (board.score(user), user.id);
+        return Ok(Start::At(LeaderboardCursor { score, id }));
+    }
     let (s, rows) = (board.score_column(), board.rows());
     let sql = format!(
         "SELECT {s}, id FROM unified_users WHERE {rows} AND ({s} > $1 OR ({s} = $1 AND id < $2)) \
-         ORDER BY {s}, id DESC LIMIT $3"
+         ORDER BY {s}, id DESC LIMIT {}",
+        limit_literal(n)
     );
     let before: Vec<(i32, uuid::Uuid)> = sqlx::query_as(&sql)
         .bind(board.score(user))
         .bind(user.id)
-        .bind(n)
         .fetch_all(ex)
         .await?;
-    Ok(match before.last() {
-        Some(&(score, id)) if before.len() as i64 == n => Start::At(LeaderboardCursor { score, id }),
-        _ => Start::Top,
+    let nth = usize::try_from(n)
+        .ok()
+        .and_then(|n| n.checked_sub(1))
+        .and_then(|i| before.get(i));
+    Ok(match nth {
+        Some(&(score, id)) => Start::At(LeaderboardCursor { score, id }),
+        None => Start::Top,
     })
 }

@@ -76,9 +76,13 @@ pub fn holding(board: &str, score: &str) -> String {
 
 /// Position (1 = best; ties share) of each score: 1 + the users who score strictly more.
 /// `board` is SQL: `0` for all-time, `CURRENT_SEASON_BOARD` for the season.
+///
+/// The array is read through a sub-select so that no plan knows its length: with
+/// `unnest($1)` each execution's own plan counts the actual scores and always looks cheaper
+/// than the prepared plan (which assumes 100), so PostgreSQL planned every call afresh.
 pub async fn positions(ex: impl PgExecutor<'_>, board: &str, scores: &[i32]) -> AppResult<Vec<(i32, i64)>> {
     let sql = format!(
-        "SELECT v.score, {} + 1 FROM unnest($1::int[]) AS v(score)",
+        "SELECT v.score, {} + 1 FROM unnest((SELECT $1::int[])) AS v(score)",
         above(board, "v.score")
     );
     Ok(sqlx::query_as(&sql).bind(scores).fetch_all(ex).await?)

@@ -468,6 +468,17 @@ async fn around_shows_the_entries_just_above_and_below_a_user() {
         .await;
     assert_eq!(season["leaderboard"]["nodes"][2]["user"]["username"], "u10");
     assert_eq!(season["leaderboard"]["nodes"][2]["position"], 11);
+    let alone = app
+        .ok(
+            "query($u: UserRef!) { leaderboard(first: 1, around: $u) { nodes { position user { username } } } }",
+            json!({"u": {"telegramId": "110"}}),
+        )
+        .await;
+    assert_eq!(
+        alone["leaderboard"]["nodes"],
+        json!([{"position": 10, "user": {"username": "u10"}}]),
+        "a page of one around a user is that user"
+    );
 }
 
 #[tokio::test]

@@ -173,8 +173,17 @@ impl TestApp {
     }
 
     pub async fn start_full(config: ttfd::state::StateConfig, http: ttfd::http::HttpConfig) -> TestApp {
+        TestApp::start_on(config, http, 10).await
+    }
+
+    /// A server whose pool holds `connections` connections.
+    pub async fn start_on(
+        config: ttfd::state::StateConfig,
+        http: ttfd::http::HttpConfig,
+        connections: u32,
+    ) -> TestApp {
         let db = fresh_database().await;
-        let pool = ttfd::db::connect(db.clone(), 10).await.unwrap();
+        let pool = ttfd::db::connect(db.clone(), connections).await.unwrap();
         let state = ttfd::state::AppState::start(pool.clone(), &config).await.unwrap();
         let router = ttfd::http::router(state.clone(), &http);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

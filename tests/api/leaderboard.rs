@@ -412,3 +412,70 @@ async fn a_page_costs_the_same_statements_whatever_its_size() {
     assert_eq!(counts[1], counts[2], "100 users cost what 5 do: {counts:?}");
     assert_eq!(counts[2], counts[3]);
 }
+
+/// Every statement the leaderboard and profile reads and the awards repeat keeps one prepared plan per
+/// connection: PostgreSQL plans a statement's first five runs for their parameters, then
+/// switches to the generic plan unless that looks dearer. A statement that never switches
+/// (`LIMIT $n` did) is planned afresh on every request, which costs more than running it.
+#[tokio::test]
+async fn the_hot_reads_are_not_planned_per_request() {
+    let app = TestApp::start_on(Default::default(), Default::default(), 1).await;
+    // Enough users that a plan's row estimates matter, as they do in production.
+    sqlx::query(
+        "INSERT INTO unified_users (id, telegram_id, username, display_name, primary_platform, xp, current_season_xp) \
+         SELECT gen_random_uuid(), (100 + i)::text, 'u' || i, 'u' || i, 'telegram', (i * 7919) % 5000, i % 300 \
+         FROM generate_series(0, 19999) AS i",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE unified_users")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let mut after = Value::Null;
+    for i in 0..12 {
+        let scope = if i % 2 == 0 { "ALL_TIME" } else { "SEASON" };
+        app.ok(BOARD, json!({"first": 10, "scope": scope})).await;
+        let page = app
+            .ok(BOARD, json!({"first": 3, "after": after, "scope": "ALL_TIME"}))
+            .await;
+        after = page["leaderboard"]["pageInfo"]["endCursor"].clone();
+        let user = json!({"telegramId": format!("{}", 100 + i * 3)});
+        app.ok(
+            "query($u: UserRef!) { leaderboard(first: 5, around: $u) { nodes { position } } }",
+            json!({"u": user}),
+        )
+        .await;
+        app.ok(
+            "query($u: UserRef!) { user(ref: $u) { xp position seasonPosition } }",
+            json!({"u": user}),
+        )
+        .await;
+        app.ok(
+            "mutation($u: UserRef!) { awardXp(user: $u, delta: 5) { xp } recordMessage(user: $u) { xp } \
+             recordGame(user: $u, gameType: \"chess\", won: true) { xp } adjustCoins(user: $u, delta: 1) { coins } }",
+            json!({"u": user}),
+        )
+        .await;
+    }
+    let mut conn = app.pool.acquire().await.unwrap();
+    let planned: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements \
+         WHERE generic_plans + custom_plans >= 8",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    let leaderboard = planned.iter().filter(|(s, _, _)| s.contains("ORDER BY")).count();
+    assert!(
+        leaderboard >= 3,
+        "the pages and the around look-up were seen: {planned:#?}"
+    );
+    let per_request: Vec<&(String, i64, i64)> =
+        planned.iter().filter(|(_, generic, _)| *generic == 0).collect();
+    assert!(
+        per_request.is_empty(),
+        "statements planned afresh on every run: {per_request:#?}"
+    );
+}
