@@ -89,6 +89,8 @@ pub fn render(app: &AppState) -> String {
     // No event is ever dropped: a subscriber too slow for the ring catches up from the table.
     // This counts those catch-ups.
     metrics::counter!("ttfd_events_lagged_total").absolute(stats.lagged.load(Ordering::Relaxed));
+    metrics::counter!("ttfd_shared_members_left_behind_total")
+        .absolute(stats.left_behind.load(Ordering::Relaxed));
     metrics::counter!("ttfd_listener_reconnects_total")
         .absolute(stats.listener_reconnects.load(Ordering::Relaxed));
     metrics::gauge!("ttfd_listener_connected").set(if stats.listening.load(Ordering::Relaxed) {

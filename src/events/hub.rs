@@ -65,6 +65,22 @@ pub struct HubStats {
     pub lagged: AtomicU64,
     /// Whether the listening connection is up (readiness).
     pub listening: std::sync::atomic::AtomicBool,
+    /// Subscription operations receiving events now: each alone, or each member of a shared
+    /// group once the group receives.
+    pub subscriptions: std::sync::atomic::AtomicUsize,
+    /// Members of a shared subscription that fell behind their group and went on alone.
+    pub left_behind: AtomicU64,
+}
+
+/// One subscription operation counted in `HubStats::subscriptions` while it lives.
+pub struct Subscribed(Arc<HubStats>);
+
+impl Drop for Subscribed {
+    fn drop(&mut self) {
+        self.0
+            .subscriptions
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 #[derive(Clone)]
@@ -155,8 +171,20 @@ impl EventHub {
         self.ring.lock().expect("event ring").head
     }
 
+    /// Subscription operations receiving events (operations that share one execution each
+    /// count).
     pub fn subscribers(&self) -> usize {
-        self.ring.lock().expect("event ring").sender.receiver_count()
+        self.stats
+            .subscriptions
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Counts one more subscription operation until the guard drops.
+    pub fn subscribed(&self) -> Subscribed {
+        self.stats
+            .subscriptions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Subscribed(self.stats.clone())
     }
 
     /// Waits until the listener has closed its connection, after the pool was closed: a

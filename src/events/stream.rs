@@ -21,8 +21,11 @@ pub fn subscribe(
     filter: EventFilter,
     after: Option<EventCursor>,
 ) -> impl Stream<Item = Result<Arc<LiveEvent>, AppError>> + Send {
+    // On the ring before the stream is first polled: whoever holds the stream holds a
+    // subscription that hears every event from now on.
+    let (rx, head) = hub.subscribe();
     async_stream::stream! {
-        let (mut rx, head) = hub.subscribe();
+        let mut rx = rx;
         let mut last = after.unwrap_or(head);
         let mut until = head;
         loop {

@@ -1,6 +1,8 @@
 //! Event resolvers: the history query, the pull API (pending/ack, consumers) and the live
 //! subscription.
 
+use std::sync::{Arc, Mutex};
+
 use async_graphql::{Context, Object, Result, Subscription};
 use futures_util::{Stream, StreamExt};
 
@@ -10,6 +12,7 @@ use super::types::{self, Consumer, Event, EventConnection, EventEdge, EventFilte
 use crate::db::events;
 use crate::domain::ConsumerName;
 use crate::domain::access::Action;
+use crate::domain::cursor::EventCursor;
 use crate::error::AppError;
 use crate::events::subscribe;
 use crate::service::events::{self as pull, cursor};
@@ -130,6 +133,15 @@ impl EventMutation {
 
 pub struct Subscription;
 
+/// Where a subscription without `after` starts instead of now: set by the websocket transport
+/// for a subscriber that leaves a shared group to catch up alone.
+pub struct ResumeAfter(pub EventCursor);
+
+/// Where the subscription notes the cursor of each event it hands out, for the transport
+/// that shares its results (`http/ws/shared.rs`).
+#[derive(Clone, Default)]
+pub struct DeliveredCursor(pub Arc<Mutex<Option<EventCursor>>>);
+
 #[Subscription]
 impl Subscription {
     /// Replays every matching event after `after` (when given), then streams new ones live,
@@ -141,8 +153,21 @@ impl Subscription {
         after: Option<String>,
     ) -> Result<impl Stream<Item = Result<Event>> + use<>> {
         let filter = types::filter(filter)?;
-        let after = after.as_deref().map(cursor).transpose()?;
+        let after = match after.as_deref().map(cursor).transpose()? {
+            Some(after) => Some(after),
+            None => ctx.data_opt::<ResumeAfter>().map(|r| r.0),
+        };
+        let delivered = ctx.data_opt::<DeliveredCursor>().cloned();
         let hub = state(ctx).events.clone();
-        Ok(subscribe(hub, filter, after).map(|item| item.map(Event).map_err(Into::into)))
+        // A shared group's members count themselves.
+        let subscribed = delivered.is_none().then(|| hub.subscribed());
+        Ok(subscribe(hub, filter, after).map(move |item| {
+            let _counted = &subscribed;
+            let event = item?;
+            if let Some(DeliveredCursor(slot)) = &delivered {
+                *slot.lock().expect("delivered cursor") = Some(event.row.cursor());
+            }
+            Ok(Event(event))
+        }))
     }
 }

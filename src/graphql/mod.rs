@@ -17,7 +17,7 @@ mod types;
 
 use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
-pub use events::Subscription;
+pub use events::{DeliveredCursor, ResumeAfter, Subscription};
 
 /// Every query field: the core ones and the event ones.
 #[derive(MergedObject, Default)]

@@ -33,6 +33,8 @@ pub struct HttpState {
     pub limits: Limits,
     /// Turns true when the server shuts down: websockets then close with 1001.
     pub shutdown: watch::Receiver<bool>,
+    /// Identical subscriptions of this process, sharing one execution each.
+    pub shared: std::sync::Arc<ws::SharedStreams>,
 }
 
 #[derive(Clone, Debug)]
@@ -65,6 +67,7 @@ pub fn router_with_shutdown(app: AppState, config: &HttpConfig, shutdown: watch:
         app,
         ws: config.ws.clone(),
         shutdown,
+        shared: Default::default(),
     };
     Router::new()
         .route("/", get(assets::site))

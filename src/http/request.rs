@@ -65,6 +65,7 @@ pub async fn charge(state: &HttpState, actor: &Actor, peer: Option<IpAddr>) -> R
 }
 
 /// What a request asks, whichever transport brought it.
+#[derive(Clone, Debug)]
 pub struct Params {
     pub query: String,
     pub operation_name: Option<String>,

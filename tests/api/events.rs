@@ -7,7 +7,9 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 
-use crate::harness::{TestApp, node_subscriber, post_to, python_subscriber, spawn_server};
+use crate::harness::{
+    TestApp, node_subscriber, post_to, python_subscriber, python_subscriber_with_key, spawn_server,
+};
 
 const SUB: &str = "subscription($f: EventFilter, $a: String) {
     events(filter: $f, after: $a) { id cursor type sourcePlatform userId data user { username } } }";
@@ -373,6 +375,154 @@ async fn a_slow_subscriber_catches_up_from_the_table_without_slowing_others() {
         lagged >= 1,
         "the slow subscriber fell behind the ring and read the table instead"
     );
+}
+
+/// Subscriptions with the same document, variables and caller share one execution: each
+/// event is read and resolved once per group, every member gets the same payload, and a
+/// caller with other rights is never served another's.
+#[tokio::test]
+async fn identical_subscriptions_share_one_execution_and_callers_do_not_share() {
+    let app = TestApp::start().await;
+    app.telegram_user("1", "ann").await;
+    let from_now = json!({"a": null});
+    let mut public: Vec<_> = (0..3)
+        .map(|_| node_subscriber(&app.ws_url, SUB, from_now.clone(), 3))
+        .collect();
+    let mut admin = python_subscriber_with_key(
+        &app.ws_url,
+        "transport",
+        SUB,
+        from_now.clone(),
+        3,
+        0.0,
+        Some(&app.admin),
+    );
+    for c in public.iter_mut().chain([&mut admin]) {
+        c.connected().await;
+    }
+    app.wait_subscribers(4).await;
+    let delivered = || {
+        app.state
+            .events
+            .stats
+            .delivered
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let before = delivered();
+    app.ok(
+        "mutation { awardXp(user: {telegramId: \"1\"}, delta: 150, reason: \"quest\") { xp } }",
+        json!({}),
+    )
+    .await; // xp_change, rank_up, coins_change
+
+    let mut seen = Vec::new();
+    for c in &mut public {
+        seen.push(c.results(3, MINUTE).await);
+    }
+    assert_eq!(types(&seen[0]), vec!["XP_CHANGE", "RANK_UP", "COINS_CHANGE"]);
+    assert!(
+        seen.iter().all(|s| *s == seen[0]),
+        "every member gets the same payload: {seen:#?}"
+    );
+    assert_eq!(
+        event(&seen[0][0])["data"].get("reason"),
+        None,
+        "the public never sees a reason"
+    );
+    let admins = admin.results(3, MINUTE).await;
+    assert_eq!(event(&admins[0])["data"]["reason"], "quest");
+    assert_eq!(cursors(&admins), cursors(&seen[0]));
+    // Two groups (the public's, the admin key's), three events each.
+    assert_eq!(
+        delivered() - before,
+        6,
+        "each event read once per group, not per subscriber"
+    );
+    for c in public.into_iter().chain([admin]) {
+        c.finish().await;
+    }
+}
+
+/// A member too slow for its group leaves it and catches up alone from the last event it got:
+/// it loses and repeats nothing, and the others are not held back. The slow member is a raw
+/// socket that stops reading; events of 16 kB fill the socket buffers, so its queue backs up
+/// into the group's.
+#[tokio::test]
+async fn a_slow_member_of_a_shared_subscription_catches_up_alone() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let http = ttfd::http::HttpConfig {
+        ws: ttfd::http::ws::WsConfig {
+            shared_queue: 16,
+            write_timeout: MINUTE,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let app = TestApp::start_full(Default::default(), http).await;
+    let user = app.telegram_user("1", "a").await;
+    const N: usize = 3000;
+    let mut fast = node_subscriber(&app.ws_url, SUB, json!({"a": null}), N);
+    fast.connected().await;
+    let mut request = app.ws_url.as_str().into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", "graphql-transport-ws".parse().unwrap());
+    let (mut slow, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let subscribe =
+        json!({"type": "subscribe", "id": "s", "payload": {"query": SUB, "variables": {"a": null}}});
+    for message in [json!({"type": "connection_init"}), subscribe] {
+        slow.send(Message::text(message.to_string())).await.unwrap();
+    }
+    app.wait_subscribers(2).await;
+    for batch in 0..(N / 100) {
+        sqlx::query(
+            "INSERT INTO cross_platform_events (id, user_id, event_type, source_platform, data) \
+             SELECT gen_random_uuid(), $1::uuid, 'xp_change', 'telegram', \
+                 jsonb_build_object('n', $2 * 100 + i, 'pad', repeat('x', 16000)) \
+             FROM generate_series(1, 100) AS i",
+        )
+        .bind(&user)
+        .bind(batch as i32)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    let numbers = |results: &[Value]| -> Vec<i64> {
+        results
+            .iter()
+            .map(|r| event(r)["data"]["n"].as_i64().unwrap())
+            .collect()
+    };
+    let expected: Vec<i64> = (1..=N as i64).collect();
+    // The fast member gets everything while the slow one reads nothing.
+    assert_eq!(numbers(&fast.results(N, MINUTE).await), expected);
+    let mut got = Vec::new();
+    while got.len() < N {
+        let message = tokio::time::timeout(MINUTE, slow.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let Message::Text(text) = message else { continue };
+        let v: Value = serde_json::from_str(&text).unwrap();
+        match v["type"].as_str() {
+            Some("next") => got.push(v["payload"].clone()),
+            Some("connection_ack" | "ping") => {}
+            _ => panic!("unexpected message {v}"),
+        }
+    }
+    assert_eq!(numbers(&got), expected, "every event once, in order");
+    let left = app
+        .state
+        .events
+        .stats
+        .left_behind
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(left, 1, "the slow member left its group");
+    fast.finish().await;
 }
 
 const PENDING: &str = "query($c: String!, $n: Int) { pendingEvents(consumer: $c, first: $n) { cursor type data user { username } } }";

@@ -4,10 +4,14 @@
 //! 4429), an init timeout, the duplicate-id check, a subscription cap and server pings.
 //!
 //! `mod.rs` holds the connection: the upgrade, its caps and the session loop with its writer;
-//! `operations.rs` the messages a client sends; `protocol.rs` the two protocols' messages.
+//! `operations.rs` the messages a client sends; `protocol.rs` the two protocols' messages;
+//! `shared.rs` the groups of identical subscriptions that share one execution.
 
 mod operations;
 mod protocol;
+mod shared;
+
+pub use shared::SharedStreams;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -41,6 +45,9 @@ pub struct WsConfig {
     /// A frame the client does not take within this time closes the connection: a client
     /// that stops reading cannot hold the server's buffers, or its close, forever.
     pub write_timeout: Duration,
+    /// Results a group of identical subscriptions holds for members that have not taken them
+    /// yet: a member further behind leaves the group and catches up alone from the table.
+    pub shared_queue: usize,
 }
 
 impl Default for WsConfig {
@@ -51,6 +58,7 @@ impl Default for WsConfig {
             max_operations: 100,
             max_message_bytes: 64 * 1024,
             write_timeout: Duration::from_secs(10),
+            shared_queue: 1024,
         }
     }
 }

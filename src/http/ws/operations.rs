@@ -1,15 +1,25 @@
 //! What a client sends on an open connection: `connection_init`, pings, subscriptions and
-//! their end; and the operations they start, each in its own task.
+//! their end; and the operations they start, each in its own task: alone, or as a member of
+//! a group that shares one execution (`shared.rs`).
 
-use futures_util::StreamExt;
+use std::sync::Arc;
+
+use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
 
 use super::protocol::{
-    ClientMessage, Protocol, ServerMessage, error_message, next_message, presented_secret,
+    ClientMessage, Protocol, ServerMessage, error_message, next_frame, next_message, presented_secret,
 };
+use super::shared::{Execution, GroupKey, Membership, Shared};
 use super::{Close, Outgoing, Session};
+use crate::domain::cursor::EventCursor;
 use crate::error::AppError;
+use crate::events::EventHub;
 use crate::graphql::loaders::Loaders;
+use crate::graphql::phases::RequestPhase;
+use crate::graphql::{DeliveredCursor, ResumeAfter};
 use crate::http::request::{self, Params, Presented};
 use crate::limits::{Caller, Place};
 
@@ -127,43 +137,153 @@ impl Session {
 
     fn start(&mut self, id: String, params: Params, place: Option<Place<Caller>>) {
         self.generation += 1;
-        let generation = self.generation;
-        let loaders = Loaders::uncached(&self.state.app);
-        let (request, phase) = request::build(params, self.actor.clone(), loaders, false);
-        let schema = self.state.schema.clone();
-        let out = self.out.clone();
-        let done = self.done.clone();
-        let protocol = self.protocol;
-        let task_id = id.clone();
-        let task = tokio::spawn(async move {
-            let _place = place;
-            let id = task_id;
-            let mut responses = schema.execute_stream(request);
-            while let Some(response) = responses.next().await {
-                let message = if phase.rejected() {
-                    // Rejected before execution (parse or validation): `error`, and no
-                    // `complete` in graphql-transport-ws.
-                    let errors = response
-                        .errors
-                        .iter()
-                        .filter_map(|e| serde_json::to_value(e).ok())
-                        .collect();
-                    let _ = out
-                        .send(Outgoing::Text(error_message(protocol, &id, errors)))
-                        .await;
-                    let _ = done.send((id, generation));
-                    return;
-                } else {
-                    next_message(protocol, &id, &response)
+        let run = Run {
+            id: id.clone(),
+            generation: self.generation,
+            protocol: self.protocol,
+            out: self.out.clone(),
+            done: self.done.clone(),
+        };
+        let task = match GroupKey::of(&params, self.actor.key_id()) {
+            Some(key) => {
+                let shared = self.state.shared.clone();
+                let (schema, app, actor) = (
+                    self.state.schema.clone(),
+                    self.state.app.clone(),
+                    self.actor.clone(),
+                );
+                // Where this member starts: events after the current head (as alone).
+                let joined_at = app.events.head();
+                let group = shared.join(key, self.config.shared_queue, || {
+                    let delivered = DeliveredCursor::default();
+                    let (request, phase) =
+                        request::build(params.clone(), actor.clone(), Loaders::uncached(&app), false);
+                    let results = schema.execute_stream(request.data(delivered.clone()));
+                    Execution {
+                        results,
+                        phase,
+                        delivered,
+                    }
+                });
+                let rest = move |after: EventCursor| {
+                    let (request, phase) = request::build(params, actor, Loaders::uncached(&app), false);
+                    (schema.execute_stream(request.data(ResumeAfter(after))), phase)
                 };
-                if out.send(Outgoing::Text(message)).await.is_err() {
-                    return;
+                let hub = self.state.app.events.clone();
+                tokio::spawn(async move {
+                    let _place = place;
+                    run.member(group, hub, joined_at, rest).await
+                })
+            }
+            None => {
+                let (request, phase) = request::build(
+                    params,
+                    self.actor.clone(),
+                    Loaders::uncached(&self.state.app),
+                    false,
+                );
+                let results = self.state.schema.execute_stream(request);
+                tokio::spawn(async move {
+                    let _place = place;
+                    run.alone(results, phase).await
+                })
+            }
+        };
+        self.operations.insert(id, (self.generation, task.abort_handle()));
+    }
+}
+
+/// Where one operation's messages go.
+struct Run {
+    id: String,
+    generation: u64,
+    protocol: Protocol,
+    out: mpsc::Sender<Outgoing>,
+    done: mpsc::UnboundedSender<(String, u64)>,
+}
+
+impl Run {
+    /// Sends each result of an operation of its own.
+    async fn alone(
+        self,
+        mut results: impl Stream<Item = async_graphql::Response> + Unpin,
+        phase: Arc<RequestPhase>,
+    ) {
+        while let Some(response) = results.next().await {
+            if phase.rejected() {
+                // Rejected before execution (parse or validation): `error`, and no
+                // `complete` in graphql-transport-ws.
+                let errors = response
+                    .errors
+                    .iter()
+                    .filter_map(|e| serde_json::to_value(e).ok())
+                    .collect();
+                return self.rejected(errors).await;
+            }
+            if !self.send(next_message(self.protocol, &self.id, &response)).await {
+                return;
+            }
+        }
+        self.complete().await
+    }
+
+    /// Sends a group's results; a member the group leaves behind goes on alone (`rest`) from
+    /// the last event it received, or from where it joined.
+    async fn member<S>(
+        self,
+        group: Membership,
+        hub: EventHub,
+        joined_at: EventCursor,
+        rest: impl FnOnce(EventCursor) -> (S, Arc<RequestPhase>),
+    ) where
+        S: Stream<Item = async_graphql::Response> + Unpin,
+    {
+        let Membership {
+            results: mut group,
+            mut receiving,
+        } = group;
+        // Ended before it received (rejected): its last message is waiting all the same.
+        let _ = receiving.wait_for(|receiving| *receiving).await;
+        let subscribed = hub.subscribed();
+        let mut last = joined_at;
+        loop {
+            match group.recv().await {
+                Ok(Shared::Next(payload, cursor)) => {
+                    if !self.send(next_frame(self.protocol, &self.id, &payload)).await {
+                        return;
+                    }
+                    last = cursor.unwrap_or(last);
+                }
+                Ok(Shared::Rejected(errors)) => return self.rejected(errors.to_vec()).await,
+                Ok(Shared::Complete) | Err(RecvError::Closed) => return self.complete().await,
+                Err(RecvError::Lagged(_)) => {
+                    // Alone, its own operation counts it.
+                    drop((group, subscribed));
+                    hub.stats
+                        .left_behind
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let (results, phase) = rest(last);
+                    return self.alone(results, phase).await;
                 }
             }
-            let complete = ServerMessage::Complete { id: &id }.text();
-            let _ = out.send(Outgoing::Text(complete)).await;
-            let _ = done.send((id, generation));
-        });
-        self.operations.insert(id, (generation, task.abort_handle()));
+        }
+    }
+
+    async fn send(&self, text: String) -> bool {
+        self.out.send(Outgoing::Text(text)).await.is_ok()
+    }
+
+    async fn rejected(self, errors: Vec<Value>) {
+        let _ = self
+            .out
+            .send(Outgoing::Text(error_message(self.protocol, &self.id, errors)))
+            .await;
+        let _ = self.done.send((self.id, self.generation));
+    }
+
+    async fn complete(self) {
+        let complete = ServerMessage::Complete { id: &self.id }.text();
+        let _ = self.out.send(Outgoing::Text(complete)).await;
+        let _ = self.done.send((self.id, self.generation));
     }
 }

@@ -123,6 +123,17 @@ pub(super) fn next_message(protocol: Protocol, id: &str, payload: &async_graphql
     .text()
 }
 
+/// A `next` (or legacy `data`) message around a payload serialised once for a group of
+/// subscribers (`shared.rs`): the same text `next_message` makes, without serialising again.
+pub(super) fn next_frame(protocol: Protocol, id: &str, payload: &str) -> String {
+    let kind = match protocol {
+        Protocol::TransportWs => "next",
+        Protocol::Legacy => "data",
+    };
+    let id = serde_json::to_string(id).unwrap_or_default();
+    format!(r#"{{"type":"{kind}","id":{id},"payload":{payload}}}"#)
+}
+
 /// An `error` message: graphql-transport-ws carries a list, the legacy protocol one error.
 pub(super) fn error_message(protocol: Protocol, id: &str, errors: Vec<Value>) -> String {
     let payload = match protocol {
@@ -186,6 +197,18 @@ mod tests {
             "[]",
         ] {
             assert!(parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_shared_payload_frames_like_a_serialised_response() {
+        let response = async_graphql::Response::new(async_graphql::value!({ "events": { "id": "a\"b" } }));
+        let payload = serde_json::to_string(&response).unwrap();
+        for protocol in [Protocol::TransportWs, Protocol::Legacy] {
+            assert_eq!(
+                next_frame(protocol, "7\"", &payload),
+                next_message(protocol, "7\"", &response)
+            );
         }
     }
 
