@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// can be lost while a listener reconnects; this bounds the delay then).
     #[arg(long, env = "TTFD_EVENT_POLL_MS", default_value_t = 1000)]
     pub event_poll_ms: u64,
+    /// Responses of leaderboard top pages kept in memory and served without running again
+    /// (0: none).
+    #[arg(long, env = "TTFD_CACHED_RESPONSES", default_value_t = 256)]
+    pub cached_responses: usize,
     /// Operations (subscriptions) one websocket connection may run at once.
     #[arg(long, env = "TTFD_WS_MAX_SUBSCRIPTIONS", default_value_t = 100)]
     pub ws_max_subscriptions: usize,
@@ -128,6 +132,7 @@ pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 max_operations: args.ws_max_subscriptions,
                 ..WsConfig::default()
             },
+            cached_responses: args.cached_responses,
             limits: LimitConfig {
                 per_key_per_minute: args.rate_limit_per_key,
                 per_address_per_minute: args.rate_limit_per_address,

@@ -186,7 +186,7 @@ pub async fn by_ids(ex: impl PgExecutor<'_>, ids: &[Uuid]) -> AppResult<Vec<User
 }
 
 /// Get-or-create by platform identity; an existing user gets fresh names and `last_active`.
-/// Returns the row and whether it was created.
+/// Returns the row and whether it was created or renamed (what shows on a public page).
 pub async fn upsert(
     ex: impl PgExecutor<'_>,
     external_id: &ExternalId,
@@ -195,18 +195,23 @@ pub async fn upsert(
 ) -> AppResult<(UserRow, bool)> {
     let platform = external_id.platform();
     let col = column(platform);
+    // `before` is the row as the statement found it: whether the names changed.
     let sql = format!(
-        "INSERT INTO unified_users (id, {col}, username, display_name, primary_platform) \
+        "WITH before AS (SELECT username, display_name FROM unified_users WHERE {col} = $2) \
+         INSERT INTO unified_users (id, {col}, username, display_name, primary_platform) \
          VALUES ($1, $2, $3, COALESCE($4, $3), $5) \
          ON CONFLICT ({col}) DO UPDATE SET username = EXCLUDED.username, \
              display_name = COALESCE($4, unified_users.display_name), last_active = now() \
-         RETURNING {COLUMNS}, (xmax = 0) AS created"
+         RETURNING {COLUMNS}, (xmax = 0) AS created, \
+             ((SELECT username FROM before), (SELECT display_name FROM before)) \
+                 IS DISTINCT FROM (username, display_name) AS renamed"
     );
     #[derive(sqlx::FromRow)]
     struct Upserted {
         #[sqlx(flatten)]
         user: UserRow,
         created: bool,
+        renamed: bool,
     }
     let row: Upserted = sqlx::query_as(&sql)
         .bind(Uuid::now_v7())
@@ -216,7 +221,7 @@ pub async fn upsert(
         .bind(platform.as_str())
         .fetch_one(ex)
         .await?;
-    Ok((row.user, row.created))
+    Ok((row.user, row.created || row.renamed))
 }
 
 pub async fn set_external_id(
@@ -330,4 +335,14 @@ pub async fn save_daily(
 pub async fn set_time_zone(ex: impl PgExecutor<'_>, id: Uuid, zone: Option<&str>) -> AppResult<UserRow> {
     let sql = format!("UPDATE unified_users SET time_zone = $2 WHERE id = $1 RETURNING {COLUMNS}");
     Ok(sqlx::query_as(&sql).bind(id).bind(zone).fetch_one(ex).await?)
+}
+
+/// The all-time and season scores of `users` (those that exist), by primary key.
+pub async fn scores(ex: impl PgExecutor<'_>, users: &[Uuid]) -> AppResult<Vec<(Uuid, i32, i32)>> {
+    Ok(
+        sqlx::query_as("SELECT id, xp, current_season_xp FROM unified_users WHERE id = ANY($1)")
+            .bind(users)
+            .fetch_all(ex)
+            .await?,
+    )
 }

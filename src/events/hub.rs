@@ -19,6 +19,16 @@ use crate::error::AppResult;
 pub const CHANNEL: &str = "ttfd_events";
 /// The NOTIFY channel of API key changes (payload: the key id).
 pub const KEYS_CHANNEL: &str = "ttfd_keys";
+/// The NOTIFY channel of account changes no event tells of: a new account, new names
+/// (payload: the user id). Cached responses that show the account are dropped.
+pub const PROFILES_CHANNEL: &str = "ttfd_profiles";
+
+/// An account changed without an event: one, or (after the listener missed some) any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProfileChange {
+    One(uuid::Uuid),
+    All,
+}
 /// Rows the dispatcher reads per statement.
 const DISPATCH_BATCH: i64 = 1000;
 
@@ -98,6 +108,8 @@ pub struct EventHub {
     bell_id: Arc<str>,
     /// Becomes true when the listener has let go of its connection after the pool closed.
     stopped: watch::Receiver<bool>,
+    /// Account changes heard on `PROFILES_CHANNEL`.
+    profiles: broadcast::Sender<ProfileChange>,
 }
 
 impl EventHub {
@@ -138,7 +150,13 @@ impl EventHub {
             bell: Arc::default(),
             bell_id: bell_id.into(),
             stopped,
+            profiles: broadcast::channel(256).0,
         }
+    }
+
+    /// Account changes no event tells of, from every process.
+    pub fn profile_changes(&self) -> broadcast::Receiver<ProfileChange> {
+        self.profiles.subscribe()
     }
 
     /// Says that events were committed: this process dispatches them at once, and the other
@@ -203,10 +221,11 @@ impl EventHub {
         while !self.pool.is_closed() {
             if listener.is_none() {
                 match PgListener::connect_with(&listen_pool).await {
-                    Ok(mut l) => match l.listen_all([CHANNEL, KEYS_CHANNEL]).await {
+                    Ok(mut l) => match l.listen_all([CHANNEL, KEYS_CHANNEL, PROFILES_CHANNEL]).await {
                         Ok(()) => {
-                            // Key changes may have been missed while not listening.
+                            // Key and account changes may have been missed while not listening.
                             self.keys.changed(KeyChange::All);
+                            let _ = self.profiles.send(ProfileChange::All);
                             self.stats.listening.store(true, Ordering::Relaxed);
                             listener = Some(l);
                         }
@@ -245,6 +264,10 @@ impl EventHub {
                         Ok(id) => self.keys.changed(KeyChange::One(id)),
                         Err(_) => self.keys.changed(KeyChange::All),
                     },
+                    Ok(Ok(Some(n))) if n.channel() == PROFILES_CHANNEL => {
+                        let change = n.payload().parse().map_or(ProfileChange::All, ProfileChange::One);
+                        let _ = self.profiles.send(change);
+                    }
                     Ok(Ok(Some(_))) => self.stats.listening.store(true, Ordering::Relaxed),
                     Ok(Ok(None)) => {
                         self.stats.listening.store(false, Ordering::Relaxed);

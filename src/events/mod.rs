@@ -12,6 +12,6 @@ mod hub;
 mod retention;
 mod stream;
 
-pub use hub::{CHANNEL, EventHub, HubConfig, LiveEvent};
+pub use hub::{CHANNEL, EventHub, HubConfig, LiveEvent, PROFILES_CHANNEL, ProfileChange};
 pub use retention::{RetentionConfig, spawn_retention};
 pub use stream::subscribe;

@@ -13,6 +13,7 @@ mod mutation;
 pub mod phases;
 mod progression;
 mod query;
+pub mod shown;
 mod types;
 
 use async_graphql::{MergedObject, Schema, SchemaBuilder};

@@ -1,9 +1,12 @@
 //! Core query resolvers: users, the leaderboard, ranks and the achievement catalog.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Object, Result};
 
 use super::context::{actor, loaders, state};
 use super::limits;
+use super::shown::{ShownPage, ShownPages};
 use super::types::{
     Achievement, LeaderboardConnection, LeaderboardEdge, LeaderboardEntry, LeaderboardScope, PageInfo, User,
     UserRef,
@@ -106,6 +109,22 @@ impl CoreQuery {
                     .field(field)
                     .exists()
         };
+        if let Some(shown) = ctx.data_opt::<Arc<ShownPages>>() {
+            // Positions on the other board change with users this page does not show.
+            let other_board = match board {
+                Board::AllTime => "seasonPosition",
+                Board::Season => "position",
+            };
+            if matches!(start, Start::Top) && !selects(other_board) {
+                shown.note(ShownPage {
+                    board,
+                    users: page.rows.iter().map(|u| (u.id, board.score(u))).collect(),
+                    full: page.rows.len() == first as usize,
+                });
+            } else {
+                shown.refuse();
+            }
+        }
         let known = scores.iter().zip(&positions).map(|(s, p)| ((board, *s), *p));
         loaders.positions.feed_many(known).await;
         if board != Board::AllTime && selects("position") {

@@ -7,6 +7,7 @@ use tracing::Instrument;
 
 use axum::body::Bytes;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::Extension;
 use axum::extract::{ConnectInfo, State};
@@ -16,6 +17,7 @@ use serde_json::{Map, Value, json};
 
 use super::HttpState;
 use super::assets;
+use super::cache::CacheKey;
 use super::media::{
     JSON, Media, body_response, error_response, negotiate, parse_media, utf8_or_absent, wants_html,
 };
@@ -23,6 +25,7 @@ use super::request::{self, Presented};
 use crate::auth;
 use crate::error::AppError;
 use crate::graphql::loaders::Loaders;
+use crate::graphql::shown::ShownPages;
 use crate::service::Actor;
 
 /// The key an `Authorization: Bearer` header presents; none is the public. A key that is
@@ -166,7 +169,19 @@ async fn execute(
         variables: params.variables.unwrap_or_default(),
         extensions: params.extensions.unwrap_or_default(),
     };
-    let (request, phase) = request::build(params, actor, Loaders::new(&state.app), read_only);
+    let cache_key = CacheKey::of(&params, actor.key_id());
+    if let Some(key) = &cache_key
+        && let Some(body) = state.cache.get(key)
+    {
+        crate::metrics::graphql_request(key.label(), "cached", started.elapsed());
+        return respond(StatusCode::OK, media, body);
+    }
+    let generation = state.cache.generation();
+    let shown = cache_key.as_ref().map(|_| Arc::new(ShownPages::default()));
+    let (mut request, phase) = request::build(params, actor, Loaders::new(&state.app), read_only);
+    if let Some(shown) = &shown {
+        request = request.data(shown.clone());
+    }
     // Its own task: a client that hangs up must not cancel the request halfway through a
     // transaction (a connection dropped mid-statement can go back to the pool still inside
     // it, holding its locks). What was sent runs to its end, like a request that was answered.
@@ -216,21 +231,35 @@ async fn execute(
         serde_json::to_string(&response)
     };
     let body = match serialised {
-        Ok(b) => b,
+        Ok(b) => Bytes::from(b),
         Err(e) => {
             tracing::error!(error = %e, "cannot serialise a GraphQL response");
             return error_response(StatusCode::INTERNAL_SERVER_ERROR, media, "internal error");
         }
     };
+    let pages = shown.and_then(|s| s.pages());
+    if let (Some(key), Some(pages), true) = (
+        cache_key,
+        pages,
+        status == StatusCode::OK && response.errors.is_empty(),
+    ) {
+        state.cache.put(key, generation, body.clone(), pages);
+    }
+    let mut res = respond(status, media, body);
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        res.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    }
+    res
+}
+
+/// A GraphQL response with its content type.
+fn respond(status: StatusCode, media: Media, body: Bytes) -> Response {
     let mut res = (status, body).into_response();
     res.headers_mut()
         .insert(header::CONTENT_TYPE, media.content_type());
     res.headers_mut()
         .insert(header::VARY, HeaderValue::from_static("accept"));
-    if status == StatusCode::METHOD_NOT_ALLOWED {
-        res.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-    }
     res
 }
 

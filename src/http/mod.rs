@@ -1,9 +1,11 @@
 //! The axum router: GraphQL over HTTP and websocket, GraphiQL and its assets, health.
 
 mod assets;
+mod cache;
 mod graphql;
 mod health;
 mod media;
+mod operation;
 mod request;
 pub mod ws;
 
@@ -35,6 +37,8 @@ pub struct HttpState {
     pub shutdown: watch::Receiver<bool>,
     /// Identical subscriptions of this process, sharing one execution each.
     pub shared: std::sync::Arc<ws::SharedStreams>,
+    /// Responses of leaderboard top pages, served without running again.
+    pub cache: std::sync::Arc<cache::ResponseCache>,
 }
 
 #[derive(Clone, Debug)]
@@ -42,6 +46,8 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     pub ws: ws::WsConfig,
     pub limits: LimitConfig,
+    /// Responses of leaderboard top pages kept (`cache.rs`); 0 turns the cache off.
+    pub cached_responses: usize,
 }
 
 impl Default for HttpConfig {
@@ -50,6 +56,7 @@ impl Default for HttpConfig {
             max_body_bytes: 256 * 1024,
             ws: ws::WsConfig::default(),
             limits: LimitConfig::default(),
+            cached_responses: cache::DEFAULT_ENTRIES,
         }
     }
 }
@@ -62,6 +69,7 @@ pub fn router(app: AppState, config: &HttpConfig) -> Router {
 pub fn router_with_shutdown(app: AppState, config: &HttpConfig, shutdown: watch::Receiver<bool>) -> Router {
     crate::metrics::install();
     let state = HttpState {
+        cache: cache::ResponseCache::start(app.events.clone(), config.cached_responses),
         schema: crate::graphql::build(app.clone()),
         limits: Limits::new(config.limits.clone(), app.pool.clone()),
         app,

@@ -8,6 +8,7 @@ use crate::db::events::{self, NewEvent};
 use crate::db::users::{self, UserRow};
 use crate::domain::{EventType, ExternalId, Name, UserKey};
 use crate::error::{AppError, AppResult};
+use crate::events::PROFILES_CHANNEL;
 use crate::state::AppState;
 
 pub async fn find(state: &AppState, key: &UserKey) -> AppResult<Option<UserRow>> {
@@ -19,14 +20,19 @@ pub async fn find_with_position(state: &AppState, key: &UserKey) -> AppResult<Op
     users::find_with_position(&state.pool, key).await
 }
 
-/// Get-or-create by platform identity; an existing user gets the fresh names.
+/// Get-or-create by platform identity; an existing user gets the fresh names. A new account
+/// or new names write no event, so every process hears of them on `PROFILES_CHANNEL`
+/// (after the change committed): cached pages that show the account are dropped.
 pub async fn upsert(
     state: &AppState,
     external_id: &ExternalId,
     username: &Name,
     display_name: Option<&Name>,
 ) -> AppResult<UserRow> {
-    let (user, _created) = users::upsert(&state.pool, external_id, username, display_name).await?;
+    let (user, shown_anew) = users::upsert(&state.pool, external_id, username, display_name).await?;
+    if shown_anew {
+        events::ring(&state.pool, PROFILES_CHANNEL, &user.id.to_string()).await?;
+    }
     Ok(user)
 }
 

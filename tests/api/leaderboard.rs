@@ -310,6 +310,8 @@ async fn statements_per_request(app: &TestApp, queries: &[&str]) -> Vec<usize> {
         .args(["serve", "--listen", "127.0.0.1:0", "--event-retention-days", "0"])
         .env("DATABASE_URL", url_of(&app.db))
         .env("RUST_LOG", "warn,ttfd=info,sqlx::query=debug")
+        // Every request runs: no cached responses.
+        .env("TTFD_CACHED_RESPONSES", "0")
         .env("NO_COLOR", "1")
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
@@ -419,7 +421,11 @@ async fn a_page_costs_the_same_statements_whatever_its_size() {
 /// (`LIMIT $n` did) is planned afresh on every request, which costs more than running it.
 #[tokio::test]
 async fn the_hot_reads_are_not_planned_per_request() {
-    let app = TestApp::start_on(Default::default(), Default::default(), 1).await;
+    let http = ttfd::http::HttpConfig {
+        cached_responses: 0,
+        ..Default::default()
+    };
+    let app = TestApp::start_on(Default::default(), http, 1).await;
     // Enough users that a plan's row estimates matter, as they do in production.
     sqlx::query(
         "INSERT INTO unified_users (id, telegram_id, username, display_name, primary_platform, xp, current_season_xp) \
@@ -478,4 +484,134 @@ async fn the_hot_reads_are_not_planned_per_request() {
         per_request.is_empty(),
         "statements planned afresh on every run: {per_request:#?}"
     );
+}
+
+/// How many requests of operation `op` the server answered from its response cache.
+async fn served_cached(app: &TestApp, op: &str) -> f64 {
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let name = format!("ttfd_graphql_requests_total{{operation=\"{op}\",outcome=\"cached\"}}");
+    text.lines()
+        .find(|l| l.starts_with(&name))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Waits until this process has dispatched `n` events in all, then a moment for the cache to
+/// hear them.
+async fn dispatched(app: &TestApp, n: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while app
+        .state
+        .events
+        .stats
+        .dispatched
+        .load(std::sync::atomic::Ordering::Relaxed)
+        < n
+    {
+        assert!(std::time::Instant::now() < deadline, "events never dispatched");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+}
+
+/// The top page is served from a cached response: never another caller's (the admin's shows
+/// platform ids, the public's must not), kept through changes it does not show, and replaced
+/// once an event or a new name changes what it shows.
+#[tokio::test]
+async fn a_cached_top_page_follows_what_it_shows_and_never_crosses_callers() {
+    let app = TestApp::start().await;
+    for (tg, name, xp) in [
+        ("11", "ann", 300),
+        ("12", "bob", 200),
+        ("13", "cid", 100),
+        ("14", "dan", 50),
+        ("15", "eve", 10),
+    ] {
+        app.telegram_user(tg, name).await;
+        app.award(tg, xp).await;
+    }
+    let op = format!("Top{}", std::process::id());
+    let page = format!(
+        "query {op} {{ leaderboard(first: 3) {{ nodes {{ position xp user {{ displayName telegramId }} }} }} }}"
+    );
+    let names = |v: &Value| -> Vec<(String, Value)> {
+        v["data"]["leaderboard"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| {
+                (
+                    n["user"]["displayName"].as_str().unwrap().to_owned(),
+                    n["user"]["telegramId"].clone(),
+                )
+            })
+            .collect()
+    };
+    let admin = app.gql(&page, json!({})).await;
+    assert_eq!(names(&admin)[0], ("ann".to_owned(), json!("11")));
+    let cached_before = served_cached(&app, &op).await;
+    assert_eq!(
+        app.gql(&page, json!({})).await,
+        admin,
+        "the admin's page again, from the cache"
+    );
+    assert_eq!(served_cached(&app, &op).await - cached_before, 1.0);
+    let public = app.gql_as(None, &page, json!({})).await;
+    assert!(
+        names(&public).iter().all(|(_, id)| id.is_null()),
+        "the public is never served the admin's response: {public}"
+    );
+    assert_eq!(app.gql_as(None, &page, json!({})).await, public);
+    assert_eq!(served_cached(&app, &op).await - cached_before, 2.0);
+    let events = app
+        .state
+        .events
+        .stats
+        .dispatched
+        .load(std::sync::atomic::Ordering::Relaxed);
+
+    // eve stays below the page: it is still served from the cache.
+    app.award("15", 5).await;
+    dispatched(&app, events + 1).await;
+    assert_eq!(app.gql_as(None, &page, json!({})).await, public);
+    assert_eq!(
+        served_cached(&app, &op).await - cached_before,
+        3.0,
+        "a change the page does not show keeps it"
+    );
+
+    // dan climbs onto the page: the next read shows him.
+    app.award("14", 100).await;
+    dispatched(&app, events + 2).await;
+    let after = app.gql_as(None, &page, json!({})).await;
+    let shown: Vec<String> = names(&after).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(shown, ["ann", "bob", "dan"]);
+
+    // New names write no event; the page follows them too.
+    app.ok(
+        "mutation { upsertUser(input: {platform: TELEGRAM, externalId: \"12\", username: \"bob\", displayName: \"Bobby\"}) { id } }",
+        json!({}),
+    )
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let now = app.gql_as(None, &page, json!({})).await;
+        if names(&now)[1].0 == "Bobby" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new name never showed: {now}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

@@ -11,8 +11,7 @@ use std::future::poll_fn;
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 
-use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection};
-use async_graphql_value::{ConstValue, Value as GqlValue};
+use async_graphql::parser::types::OperationType;
 use futures_util::{Stream, StreamExt};
 use serde_json::{Map, Value};
 use tokio::sync::{broadcast, watch};
@@ -21,6 +20,7 @@ use uuid::Uuid;
 use crate::domain::cursor::EventCursor;
 use crate::graphql::DeliveredCursor;
 use crate::graphql::phases::RequestPhase;
+use crate::http::operation;
 use crate::http::request::Params;
 
 /// What a group sends its members.
@@ -49,8 +49,8 @@ impl GroupKey {
     /// The key of an operation that may share, or None when it must run alone: it does not
     /// parse, is not a subscription, or starts from a cursor (its replay is its own).
     pub(super) fn of(params: &Params, caller: Option<Uuid>) -> Option<GroupKey> {
-        let document = async_graphql::parser::parse_query(&params.query).ok()?;
-        if !starts_from_now(&document, params.operation_name.as_deref(), &params.variables) {
+        let root = operation::root(params)?;
+        if root.ty != OperationType::Subscription || root.fields.iter().any(|f| f.is_given("after")) {
             return None;
         }
         let json = |map: &Map<String, Value>| serde_json::to_string(map).unwrap_or_default();
@@ -62,60 +62,6 @@ impl GroupKey {
             caller,
         })
     }
-}
-
-/// Whether the operation is a subscription whose root fields are plain fields with no
-/// `after` cursor (absent, or null whether written so or through a variable).
-fn starts_from_now(
-    document: &ExecutableDocument,
-    name: Option<&str>,
-    variables: &Map<String, Value>,
-) -> bool {
-    let operation = match name {
-        Some(name) => document
-            .operations
-            .iter()
-            .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
-            .map(|(_, op)| op),
-        None => {
-            let mut all = document.operations.iter();
-            match (all.next(), all.next()) {
-                (Some((_, op)), None) => Some(op),
-                _ => None,
-            }
-        }
-    };
-    let Some(operation) = operation else {
-        return false;
-    };
-    let operation = &operation.node;
-    let null = |value: &GqlValue| match value {
-        GqlValue::Null => true,
-        GqlValue::Variable(name) => match variables.get(name.as_str()) {
-            Some(given) => given.is_null(),
-            None => operation
-                .variable_definitions
-                .iter()
-                .find(|d| d.node.name.node == *name)
-                .and_then(|d| d.node.default_value.as_ref())
-                .is_none_or(|default| default.node == ConstValue::Null),
-        },
-        _ => false,
-    };
-    operation.ty == OperationType::Subscription
-        && operation
-            .selection_set
-            .node
-            .items
-            .iter()
-            .all(|item| match &item.node {
-                Selection::Field(field) => field
-                    .node
-                    .arguments
-                    .iter()
-                    .all(|(name, value)| name.node != "after" || null(&value.node)),
-                _ => false,
-            })
 }
 
 /// The groups of one process.
@@ -276,23 +222,15 @@ mod tests {
     }
 
     #[test]
-    fn a_null_cursor_starts_from_now() {
-        use serde_json::json;
+    fn different_variables_different_groups() {
         let q = "subscription($a: String) { events(after: $a) { id } }";
-        assert!(with(q, None, json!({"a": null})).is_some());
-        assert!(with(q, None, json!({})).is_some());
-        assert!(with(q, None, json!({"a": "x"})).is_none());
-        assert!(key("subscription { events(after: null) { id } }", None).is_some());
-        let defaulted = "subscription($a: String = \"x\") { events(after: $a) { id } }";
         assert!(
-            with(defaulted, None, json!({})).is_none(),
-            "the default is a cursor"
+            with(q, None, serde_json::json!({"a": "x"})).is_none(),
+            "a cursor replays alone"
         );
-        assert!(with(defaulted, None, json!({"a": null})).is_some());
         assert_ne!(
-            with(q, None, json!({"a": null})),
-            with(q, None, json!({})),
-            "different variables, different groups"
+            with(q, None, serde_json::json!({"a": null})),
+            with(q, None, serde_json::json!({})),
         );
     }
 
