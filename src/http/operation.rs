@@ -1,6 +1,9 @@
 //! What a request's operation asks at its root, read from the document before it runs: the
 //! websocket groups (`ws/shared.rs`) and the response cache (`cache.rs`) decide with it.
 
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
 use async_graphql::parser::types::{ExecutableDocument, OperationDefinition, OperationType, Selection};
 use async_graphql_value::{ConstValue, Name, Value as GqlValue};
 use serde_json::{Map, Value};
@@ -34,28 +37,113 @@ pub struct Root {
 /// no single operation, or has anything but plain fields at its root (fragments there are
 /// left to run as they are).
 pub fn root(params: &Params) -> Option<Root> {
-    let document = async_graphql::parser::parse_query(&params.query).ok()?;
-    let (name, operation) = chosen(&document, params.operation_name.as_deref())?;
+    let shape = shape(&params.query, params.operation_name.as_deref())?;
+    let fields = shape
+        .fields
+        .iter()
+        .map(|(name, arguments)| RootField {
+            name: name.clone(),
+            given: arguments
+                .iter()
+                .filter(|(_, written)| !written.is_null(&params.variables))
+                .map(|(argument, _)| argument.clone())
+                .collect(),
+        })
+        .collect();
+    Some(Root {
+        ty: shape.ty,
+        name: shape.name.clone(),
+        fields,
+    })
+}
+
+/// An argument as the document writes it.
+#[derive(Debug)]
+enum Written {
+    Null,
+    /// A variable, and whether its default (when not given) is null.
+    Variable(String, bool),
+    Value,
+}
+
+impl Written {
+    fn is_null(&self, variables: &Map<String, Value>) -> bool {
+        match self {
+            Written::Null => true,
+            Written::Variable(name, null_default) => {
+                variables.get(name).map_or(*null_default, Value::is_null)
+            }
+            Written::Value => false,
+        }
+    }
+}
+
+/// What `root` needs of a document, the same for every request sending it.
+#[derive(Debug)]
+struct Shape {
+    ty: OperationType,
+    name: Option<String>,
+    fields: Vec<(String, Vec<(String, Written)>)>,
+}
+
+/// Shapes by document and operation name, bounded like the schema's parse cache: clients send
+/// the same few documents, and parsing is a measurable share of a small request.
+type Shapes = HashMap<(String, Option<String>), Option<Arc<Shape>>>;
+static SHAPES: LazyLock<Mutex<Shapes>> = LazyLock::new(Mutex::default);
+const MAX_SHAPES: usize = 1024;
+const MAX_QUERY_BYTES: usize = 16 * 1024;
+
+fn shape(query: &str, operation_name: Option<&str>) -> Option<Arc<Shape>> {
+    let key = (query.to_owned(), operation_name.map(str::to_owned));
+    if let Some(known) = SHAPES.lock().expect("document shapes").get(&key) {
+        return known.clone();
+    }
+    let shape = read(query, operation_name).map(Arc::new);
+    if query.len() <= MAX_QUERY_BYTES {
+        let mut shapes = SHAPES.lock().expect("document shapes");
+        if shapes.len() >= MAX_SHAPES {
+            shapes.clear();
+        }
+        shapes.insert(key, shape.clone());
+    }
+    shape
+}
+
+fn read(query: &str, operation_name: Option<&str>) -> Option<Shape> {
+    let document = async_graphql::parser::parse_query(query).ok()?;
+    let (name, operation) = chosen(&document, operation_name)?;
+    let written = |value: &GqlValue| match value {
+        GqlValue::Null => Written::Null,
+        GqlValue::Variable(name) => {
+            let null_default = operation
+                .variable_definitions
+                .iter()
+                .find(|d| d.node.name.node == *name)
+                .and_then(|d| d.node.default_value.as_ref())
+                .is_none_or(|default| default.node == ConstValue::Null);
+            Written::Variable(name.to_string(), null_default)
+        }
+        _ => Written::Value,
+    };
     let fields = operation
         .selection_set
         .node
         .items
         .iter()
         .map(|item| match &item.node {
-            Selection::Field(field) => Some(RootField {
-                name: field.node.name.node.to_string(),
-                given: field
+            Selection::Field(field) => Some((
+                field.node.name.node.to_string(),
+                field
                     .node
                     .arguments
                     .iter()
-                    .filter(|(_, value)| !is_null(&value.node, operation, &params.variables))
-                    .map(|(name, _)| name.node.to_string())
+                    .map(|(name, value)| (name.node.to_string(), written(&value.node)))
                     .collect(),
-            }),
+            )),
             _ => None,
         })
         .collect::<Option<Vec<_>>>()?;
-    Some(Root {
+    Some(Shape {
         ty: operation.ty,
         name: name.map(|n| n.to_string()),
         fields,
@@ -80,22 +168,6 @@ fn chosen<'a>(
         }
     };
     operation.map(|(name, op)| (name, &op.node))
-}
-
-fn is_null(value: &GqlValue, operation: &OperationDefinition, variables: &Map<String, Value>) -> bool {
-    match value {
-        GqlValue::Null => true,
-        GqlValue::Variable(name) => match variables.get(name.as_str()) {
-            Some(given) => given.is_null(),
-            None => operation
-                .variable_definitions
-                .iter()
-                .find(|d| d.node.name.node == *name)
-                .and_then(|d| d.node.default_value.as_ref())
-                .is_none_or(|default| default.node == ConstValue::Null),
-        },
-        _ => false,
-    }
 }
 
 #[cfg(test)]
