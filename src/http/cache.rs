@@ -15,7 +15,6 @@ use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::types::OperationType;
 use axum::body::Bytes;
-use serde_json::{Map, Value};
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
@@ -25,7 +24,7 @@ use crate::db::leaderboard::Board;
 use crate::events::{EventHub, LiveEvent, ProfileChange};
 use crate::graphql::shown::ShownPage;
 
-/// The most responses one process keeps by default; past it, new ones are not cached.
+/// The most responses one process keeps by default; past it, the cache starts over.
 pub const DEFAULT_ENTRIES: usize = 256;
 
 /// Events after which every cached response is dropped: they change many accounts at once.
@@ -57,13 +56,12 @@ impl CacheKey {
         if root.ty != OperationType::Query || !top_pages {
             return None;
         }
-        let json = |map: &Map<String, Value>| serde_json::to_string(map).unwrap_or_default();
         Some(CacheKey {
+            variables: root.declared_variables(&params.variables),
             label: root.name.unwrap_or_else(|| "leaderboard".into()),
             query: params.query.clone(),
             operation_name: params.operation_name.clone(),
-            variables: json(&params.variables),
-            extensions: json(&params.extensions),
+            extensions: serde_json::to_string(&params.extensions).unwrap_or_default(),
             caller,
         })
     }
@@ -107,9 +105,14 @@ impl ResponseCache {
     /// Stores a response computed from `generation` on, unless something was dropped since.
     pub fn put(&self, key: CacheKey, generation: u64, body: Bytes, pages: Vec<ShownPage>) {
         let mut entries = self.entries.lock().expect("response cache");
-        if self.generation.load(Ordering::Acquire) == generation && entries.len() < self.capacity {
-            entries.insert(key, Entry { body, pages });
+        if self.generation.load(Ordering::Acquire) != generation || self.capacity == 0 {
+            return;
         }
+        // Full: start over, as the parse caches do. Churn then costs what no cache costs.
+        if entries.len() >= self.capacity {
+            entries.clear();
+        }
+        entries.insert(key, Entry { body, pages });
     }
 
     pub fn len(&self) -> usize {
@@ -206,6 +209,8 @@ async fn follow(cache: std::sync::Weak<ResponseCache>, hub: EventHub) {
 mod tests {
     use super::*;
 
+    use serde_json::{Map, Value};
+
     fn key(query: &str, variables: Value) -> Option<CacheKey> {
         let Value::Object(variables) = variables else {
             panic!("variables are an object");
@@ -241,6 +246,13 @@ mod tests {
         assert!(key("{ leaderboard(around: {id: \"x\"}) { nodes { xp } } }", json!({})).is_none());
         assert!(key("{ leaderboard { nodes { xp } } ranks { id } }", json!({})).is_none());
         assert!(key("mutation { leaderboard { nodes { xp } } }", json!({})).is_none());
+        let q = "query($n: Int) { leaderboard(first: $n) { nodes { xp } } }";
+        assert_eq!(
+            key(q, json!({"n": 5, "unused": 1})),
+            key(q, json!({"n": 5, "unused": 2})),
+            "variables the operation does not declare change nothing"
+        );
+        assert_ne!(key(q, json!({"n": 5})), key(q, json!({"n": 6})));
     }
 
     #[test]

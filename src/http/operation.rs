@@ -31,6 +31,21 @@ pub struct Root {
     /// Its name in the document, if it has one.
     pub name: Option<String>,
     pub fields: Vec<RootField>,
+    /// The variables the operation declares.
+    pub variables: Vec<String>,
+}
+
+impl Root {
+    /// The values of the declared variables, as canonical JSON: what a request's variables
+    /// can change (others are ignored by execution, so keys must ignore them too).
+    pub fn declared_variables(&self, given: &Map<String, Value>) -> String {
+        let declared: std::collections::BTreeMap<&str, &Value> = self
+            .variables
+            .iter()
+            .filter_map(|name| given.get(name).map(|v| (name.as_str(), v)))
+            .collect();
+        serde_json::to_string(&declared).unwrap_or_default()
+    }
 }
 
 /// The operation's type, name and root fields; None when the document does not parse, names
@@ -54,6 +69,7 @@ pub fn root(params: &Params) -> Option<Root> {
         ty: shape.ty,
         name: shape.name.clone(),
         fields,
+        variables: shape.variables.clone(),
     })
 }
 
@@ -84,6 +100,7 @@ struct Shape {
     ty: OperationType,
     name: Option<String>,
     fields: Vec<(String, Vec<(String, Written)>)>,
+    variables: Vec<String>,
 }
 
 /// Shapes by document and operation name, bounded like the schema's parse cache: clients send
@@ -147,6 +164,11 @@ fn read(query: &str, operation_name: Option<&str>) -> Option<Shape> {
         ty: operation.ty,
         name: name.map(|n| n.to_string()),
         fields,
+        variables: operation
+            .variable_definitions
+            .iter()
+            .map(|d| d.node.name.node.to_string())
+            .collect(),
     })
 }
 
@@ -216,6 +238,7 @@ mod tests {
             ty,
             name,
             fields: root,
+            ..
         } = fields(query, None, json!({})).unwrap();
         assert_eq!((ty, name), (OperationType::Query, None));
         let names: Vec<&str> = root.iter().map(|f| f.name.as_str()).collect();

@@ -13,7 +13,7 @@ use std::task::Poll;
 
 use async_graphql::parser::types::OperationType;
 use futures_util::{Stream, StreamExt};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
@@ -53,12 +53,11 @@ impl GroupKey {
         if root.ty != OperationType::Subscription || root.fields.iter().any(|f| f.is_given("after")) {
             return None;
         }
-        let json = |map: &Map<String, Value>| serde_json::to_string(map).unwrap_or_default();
         Some(GroupKey {
+            variables: root.declared_variables(&params.variables),
             query: params.query.clone(),
             operation_name: params.operation_name.clone(),
-            variables: json(&params.variables),
-            extensions: json(&params.extensions),
+            extensions: serde_json::to_string(&params.extensions).unwrap_or_default(),
             caller,
         })
     }
@@ -216,7 +215,7 @@ mod tests {
             query: query.into(),
             operation_name: operation_name.map(Into::into),
             variables,
-            extensions: Map::new(),
+            extensions: serde_json::Map::new(),
         };
         GroupKey::of(&params, None)
     }
