@@ -4,9 +4,9 @@
 //! caller: one key, or the public), so no caller is ever served another's response.
 //!
 //! A cached response is dropped when it may show something else: an event of a user it shows,
-//! an event after which another user's score reaches one of its pages (read by primary key,
-//! one statement per dispatched batch), a merge, an import or a season start, and a new
-//! account or new names (`PROFILES_CHANNEL`). A response computed while something was
+//! an event after which another user's score reaches one of its pages (the new total an XP
+//! change names, else read by primary key, one statement per dispatched batch), a merge, an
+//! import or a season start, and a new account or new names (`PROFILES_CHANNEL`). A response computed while something was
 //! dropped is not stored, so none outlives a change it did not see.
 
 use std::collections::HashMap;
@@ -29,6 +29,9 @@ pub const DEFAULT_ENTRIES: usize = 256;
 
 /// Events after which every cached response is dropped: they change many accounts at once.
 const CHANGES_MANY: [&str; 3] = ["accounts_merged", "imported", "season_started"];
+
+/// Events that change no score (they matter only for the users a page shows).
+const SCORE_NEUTRAL: [&str; 2] = ["coins_change", "account_linked"];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub struct CacheKey {
@@ -131,6 +134,12 @@ impl ResponseCache {
         entries.retain(|_, e| !dropped(&e.pages));
     }
 
+    /// Whether any cached response's pages match.
+    fn any(&self, matches: impl Fn(&[ShownPage]) -> bool) -> bool {
+        let entries = self.entries.lock().expect("response cache");
+        entries.values().any(|e| matches(&e.pages))
+    }
+
     fn clear(&self) {
         self.drop_where(|_| true);
     }
@@ -150,7 +159,20 @@ impl ResponseCache {
         if self.is_empty() {
             return;
         }
-        // Users not shown: do their scores now reach a page?
+        // Users not shown: do their scores now reach a page? An XP change names the new
+        // all-time total, and some events change no score: then nothing needs reading.
+        let totals: Option<Vec<i32>> = batch
+            .iter()
+            .filter(|e| !SCORE_NEUTRAL.contains(&e.row.event_type.as_str()))
+            .map(|e| match e.row.event_type.as_str() {
+                "xp_change" => e.row.data["xp"].as_i64().and_then(|xp| i32::try_from(xp).ok()),
+                _ => None,
+            })
+            .collect();
+        let seasons_cached = self.any(|pages| pages.iter().any(|p| p.board == Board::Season));
+        if let (Some(totals), false) = (&totals, seasons_cached) {
+            return self.drop_where(|pages| pages.iter().any(|p| totals.iter().any(|xp| p.reached_by(*xp))));
+        }
         match crate::db::users::scores(&hub.pool, &users).await {
             Ok(scores) => self.drop_where(|pages| {
                 pages.iter().any(|p| {

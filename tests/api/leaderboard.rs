@@ -588,13 +588,53 @@ async fn a_cached_top_page_follows_what_it_shows_and_never_crosses_callers() {
         3.0,
         "a change the page does not show keeps it"
     );
+    // The same through an event that names no total (the score is read instead).
+    let before_game = app
+        .state
+        .events
+        .stats
+        .dispatched
+        .load(std::sync::atomic::Ordering::Relaxed);
+    app.ok(
+        "mutation { recordGame(user: {telegramId: \"15\"}, gameType: \"chess\", won: false) { xp } }",
+        json!({}),
+    )
+    .await;
+    dispatched(&app, before_game + 1).await;
+    assert_eq!(app.gql_as(None, &page, json!({})).await, public);
+    assert_eq!(served_cached(&app, &op).await - cached_before, 4.0);
+    let events = app
+        .state
+        .events
+        .stats
+        .dispatched
+        .load(std::sync::atomic::Ordering::Relaxed);
 
-    // dan climbs onto the page: the next read shows him.
-    app.award("14", 100).await;
-    dispatched(&app, events + 2).await;
-    let after = app.gql_as(None, &page, json!({})).await;
-    let shown: Vec<String> = names(&after).into_iter().map(|(n, _)| n).collect();
-    assert_eq!(shown, ["ann", "bob", "dan"]);
+    // dan climbs onto the page by a game (its score is read): the next read shows him.
+    app.ok(
+        "mutation { recordGame(user: {telegramId: \"14\"}, gameType: \"chess\", won: true, xp: 100) { xp } }",
+        json!({}),
+    )
+    .await;
+    dispatched(&app, events + 1).await;
+    let shown = |v: &Value| -> Vec<String> { names(v).into_iter().map(|(n, _)| n).collect() };
+    assert_eq!(
+        shown(&app.gql_as(None, &page, json!({})).await),
+        ["ann", "bob", "dan"]
+    );
+    // eve climbs by an award (its event names her new total).
+    let events = app
+        .state
+        .events
+        .stats
+        .dispatched
+        .load(std::sync::atomic::Ordering::Relaxed);
+    app.award("15", 1000).await;
+    dispatched(&app, events + 1).await;
+    assert_eq!(
+        shown(&app.gql_as(None, &page, json!({})).await),
+        ["eve", "ann", "bob"]
+    );
 
     // New names write no event; the page follows them too.
     app.ok(
@@ -605,7 +645,7 @@ async fn a_cached_top_page_follows_what_it_shows_and_never_crosses_callers() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
         let now = app.gql_as(None, &page, json!({})).await;
-        if names(&now)[1].0 == "Bobby" {
+        if names(&now)[2].0 == "Bobby" {
             break;
         }
         assert!(
