@@ -51,6 +51,10 @@ impl CacheKey {
 
     /// The key of a request that may be cached: a query of leaderboard top pages only.
     pub fn of(params: &Params, caller: Option<Uuid>) -> Option<CacheKey> {
+        // Most requests are not leaderboard pages: they cost a substring search, no lookup.
+        if !params.query.contains("leaderboard") {
+            return None;
+        }
         let root = operation::root(params)?;
         let top_pages = root
             .fields
