@@ -321,6 +321,33 @@ async fn two_server_processes_on_one_database_both_deliver_every_event() {
     assert_eq!(xps, vec![2, 3]);
 }
 
+/// Writes `n` raw events numbered 1..=n in `data.n` (with `pad` bytes of padding), 100 per
+/// transaction.
+async fn burst(app: &TestApp, user: &str, n: usize, pad: i32) {
+    for batch in 0..(n / 100) {
+        sqlx::query(
+            "INSERT INTO cross_platform_events (id, user_id, event_type, source_platform, data) \
+             SELECT gen_random_uuid(), $1::uuid, 'xp_change', 'telegram', \
+                 jsonb_build_object('n', $2 * 100 + i, 'pad', repeat('x', $3)) \
+             FROM generate_series(1, 100) AS i",
+        )
+        .bind(user)
+        .bind(batch as i32)
+        .bind(pad)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+}
+
+/// The `data.n` of each result.
+fn numbers(results: &[Value]) -> Vec<i64> {
+    results
+        .iter()
+        .map(|r| event(r)["data"]["n"].as_i64().unwrap())
+        .collect()
+}
+
 #[tokio::test]
 async fn a_slow_subscriber_catches_up_from_the_table_without_slowing_others() {
     let app = TestApp::start_with(ttfd::state::StateConfig {
@@ -338,25 +365,8 @@ async fn a_slow_subscriber_catches_up_from_the_table_without_slowing_others() {
     slow.connected().await;
     app.wait_subscribers(2).await;
 
-    // A burst far larger than the ring and the socket buffers, 100 events per transaction.
-    for batch in 0..(N / 100) {
-        sqlx::query(
-            "INSERT INTO cross_platform_events (id, user_id, event_type, source_platform, data) \
-             SELECT gen_random_uuid(), $1::uuid, 'xp_change', 'telegram', jsonb_build_object('n', $2 * 100 + i) \
-             FROM generate_series(1, 100) AS i",
-        )
-        .bind(&user)
-        .bind(batch as i32)
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    }
-    let numbers = |results: &[Value]| -> Vec<i64> {
-        results
-            .iter()
-            .map(|r| event(r)["data"]["n"].as_i64().unwrap())
-            .collect()
-    };
+    // A burst far larger than the ring and the socket buffers.
+    burst(&app, &user, N, 0).await;
     let expected: Vec<i64> = (1..=N as i64).collect();
 
     let fast_got = fast.results(N, MINUTE).await;
@@ -477,25 +487,7 @@ async fn a_slow_member_of_a_shared_subscription_catches_up_alone() {
         slow.send(Message::text(message.to_string())).await.unwrap();
     }
     app.wait_subscribers(2).await;
-    for batch in 0..(N / 100) {
-        sqlx::query(
-            "INSERT INTO cross_platform_events (id, user_id, event_type, source_platform, data) \
-             SELECT gen_random_uuid(), $1::uuid, 'xp_change', 'telegram', \
-                 jsonb_build_object('n', $2 * 100 + i, 'pad', repeat('x', 16000)) \
-             FROM generate_series(1, 100) AS i",
-        )
-        .bind(&user)
-        .bind(batch as i32)
-        .execute(&app.pool)
-        .await
-        .unwrap();
-    }
-    let numbers = |results: &[Value]| -> Vec<i64> {
-        results
-            .iter()
-            .map(|r| event(r)["data"]["n"].as_i64().unwrap())
-            .collect()
-    };
+    burst(&app, &user, N, 16_000).await;
     let expected: Vec<i64> = (1..=N as i64).collect();
     // The fast member gets everything while the slow one reads nothing.
     assert_eq!(numbers(&fast.results(N, MINUTE).await), expected);

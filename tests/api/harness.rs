@@ -266,6 +266,18 @@ impl TestApp {
             .clone()
     }
 
+    /// The server's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Rows in a table: how tests prove that a rejected request wrote nothing.
     pub async fn count(&self, table: &str) -> i64 {
         sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
@@ -562,4 +574,13 @@ pub async fn spawn_server(app: &TestApp, env: &[(&str, &str)]) -> (tokio::proces
         }
     });
     (child, url)
+}
+
+/// The value of the metric line that starts with `name_and_labels` (0 when absent).
+pub fn metric(text: &str, name_and_labels: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(name_and_labels))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
 }

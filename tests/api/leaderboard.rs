@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::harness::{TestApp, url_of};
+use crate::harness::{TestApp, metric, url_of};
 
 const BOARD: &str = "query($first: Int, $after: String, $scope: LeaderboardScope) {
     leaderboard(first: $first, after: $after, scope: $scope) {
@@ -488,21 +488,26 @@ async fn the_hot_reads_are_not_planned_per_request() {
 
 /// How many requests of operation `op` the server answered from its response cache.
 async fn served_cached(app: &TestApp, op: &str) -> f64 {
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
     let name = format!("ttfd_graphql_requests_total{{operation=\"{op}\",outcome=\"cached\"}}");
-    text.lines()
-        .find(|l| l.starts_with(&name))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
+    metric(&app.metrics().await, &name)
+}
+
+/// Runs `mutation` and waits until its events are dispatched and heard.
+async fn changed(app: &TestApp, mutation: &str) {
+    let before = app
+        .state
+        .events
+        .stats
+        .dispatched
+        .load(std::sync::atomic::Ordering::Relaxed);
+    app.ok(mutation, json!({})).await;
+    dispatched(app, before + 1).await;
+}
+
+fn game(telegram_id: &str, outcome: &str) -> String {
+    format!(
+        "mutation {{ recordGame(user: {{telegramId: \"{telegram_id}\"}}, gameType: \"chess\", {outcome}) {{ xp }} }}"
+    )
 }
 
 /// Waits until this process has dispatched `n` events in all, then a moment for the cache to
@@ -576,16 +581,12 @@ async fn a_cached_top_page_follows_what_it_shows_and_never_crosses_callers() {
     );
     assert_eq!(app.gql_as(None, &page, json!({})).await, public);
     assert_eq!(served_cached(&app, &op).await - cached_before, 2.0);
-    let events = app
-        .state
-        .events
-        .stats
-        .dispatched
-        .load(std::sync::atomic::Ordering::Relaxed);
-
     // eve stays below the page: it is still served from the cache.
-    app.award("15", 5).await;
-    dispatched(&app, events + 1).await;
+    changed(
+        &app,
+        "mutation { awardXp(user: {telegramId: \"15\"}, delta: 5) { xp } }",
+    )
+    .await;
     assert_eq!(app.gql_as(None, &page, json!({})).await, public);
     assert_eq!(
         served_cached(&app, &op).await - cached_before,
@@ -593,48 +594,23 @@ async fn a_cached_top_page_follows_what_it_shows_and_never_crosses_callers() {
         "a change the page does not show keeps it"
     );
     // The same through an event that names no total (the score is read instead).
-    let before_game = app
-        .state
-        .events
-        .stats
-        .dispatched
-        .load(std::sync::atomic::Ordering::Relaxed);
-    app.ok(
-        "mutation { recordGame(user: {telegramId: \"15\"}, gameType: \"chess\", won: false) { xp } }",
-        json!({}),
-    )
-    .await;
-    dispatched(&app, before_game + 1).await;
+    changed(&app, &game("15", "won: false")).await;
     assert_eq!(app.gql_as(None, &page, json!({})).await, public);
     assert_eq!(served_cached(&app, &op).await - cached_before, 4.0);
-    let events = app
-        .state
-        .events
-        .stats
-        .dispatched
-        .load(std::sync::atomic::Ordering::Relaxed);
 
     // dan climbs onto the page by a game (its score is read): the next read shows him.
-    app.ok(
-        "mutation { recordGame(user: {telegramId: \"14\"}, gameType: \"chess\", won: true, xp: 100) { xp } }",
-        json!({}),
-    )
-    .await;
-    dispatched(&app, events + 1).await;
     let shown = |v: &Value| -> Vec<String> { names(v).into_iter().map(|(n, _)| n).collect() };
+    changed(&app, &game("14", "won: true, xp: 100")).await;
     assert_eq!(
         shown(&app.gql_as(None, &page, json!({})).await),
         ["ann", "bob", "dan"]
     );
     // eve climbs by an award (its event names her new total).
-    let events = app
-        .state
-        .events
-        .stats
-        .dispatched
-        .load(std::sync::atomic::Ordering::Relaxed);
-    app.award("15", 1000).await;
-    dispatched(&app, events + 1).await;
+    changed(
+        &app,
+        "mutation { awardXp(user: {telegramId: \"15\"}, delta: 1000) { xp } }",
+    )
+    .await;
     assert_eq!(
         shown(&app.gql_as(None, &page, json!({})).await),
         ["eve", "ann", "bob"]

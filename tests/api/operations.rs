@@ -6,7 +6,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 use ttfd::db::owned::{OwnedOptions, OwnedPostgres};
 
-use crate::harness::{TestApp, create_key, node_subscriber, post_to, spawn_server};
+use crate::harness::{TestApp, create_key, metric, node_subscriber, post_to, spawn_server};
 use ttfd::domain::Platform;
 use ttfd::domain::access::Role;
 
@@ -92,31 +92,13 @@ async fn readyz_follows_the_database_away_and_back() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-fn metric(text: &str, name_and_labels: &str) -> f64 {
-    text.lines()
-        .find(|l| l.starts_with(name_and_labels))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0)
-}
-
 #[tokio::test]
 async fn metrics_count_queries_and_subscriptions() {
     let app = TestApp::start().await;
     let operation = format!("Ranks{}", std::process::id());
     let query = format!("query {operation} {{ ranks {{ id }} }}");
     let requests = format!("ttfd_graphql_requests_total{{operation=\"{operation}\",outcome=\"ok\"}}");
-    let scrape = || async {
-        app.http
-            .get(format!("{}/metrics", app.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
-    let before = metric(&scrape().await, &requests);
+    let before = metric(&app.metrics().await, &requests);
     app.ok(&query, json!({})).await;
     app.ok(&query, json!({})).await;
     // It waits for a second event, so it still holds its subscription when scraped.
@@ -126,7 +108,7 @@ async fn metrics_count_queries_and_subscriptions() {
     app.telegram_user("1", "ann").await;
     app.award("1", 5).await;
     assert_eq!(subscriber.results(1, Duration::from_secs(30)).await.len(), 1);
-    let text = scrape().await;
+    let text = app.metrics().await;
     assert_eq!(metric(&text, &requests) - before, 2.0, "{text}");
     assert!(text.contains(&format!(
         "ttfd_graphql_request_duration_seconds_bucket{{operation=\"{operation}\",outcome=\"ok\""
@@ -358,15 +340,7 @@ async fn random_operation_names_cannot_grow_the_metrics() {
             .await
             .unwrap();
     }
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     let labels: std::collections::HashSet<&str> = metrics
         .split("operation=\"")
         .skip(1)

@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 
 use super::protocol::{
     ClientMessage, Protocol, ServerMessage, error_message, next_frame, next_message, presented_secret,
+    rejection,
 };
 use super::shared::{Execution, GroupKey, Membership, Shared};
 use super::{Close, Outgoing, Session};
@@ -213,12 +214,7 @@ impl Run {
             if phase.rejected() {
                 // Rejected before execution (parse or validation): `error`, and no
                 // `complete` in graphql-transport-ws.
-                let errors = response
-                    .errors
-                    .iter()
-                    .filter_map(|e| serde_json::to_value(e).ok())
-                    .collect();
-                return self.rejected(errors).await;
+                return self.rejected(rejection(&response)).await;
             }
             if !self.send(next_message(self.protocol, &self.id, &response)).await {
                 return;

@@ -134,6 +134,15 @@ pub(super) fn next_frame(protocol: Protocol, id: &str, payload: &str) -> String 
     format!(r#"{{"type":"{kind}","id":{id},"payload":{payload}}}"#)
 }
 
+/// The errors of a response rejected before execution, for an `error` message.
+pub(super) fn rejection(response: &async_graphql::Response) -> Vec<Value> {
+    response
+        .errors
+        .iter()
+        .filter_map(|e| serde_json::to_value(e).ok())
+        .collect()
+}
+
 /// An `error` message: graphql-transport-ws carries a list, the legacy protocol one error.
 pub(super) fn error_message(protocol: Protocol, id: &str, errors: Vec<Value>) -> String {
     let payload = match protocol {

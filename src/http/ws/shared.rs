@@ -17,6 +17,7 @@ use serde_json::Value;
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
+use super::protocol::rejection;
 use crate::domain::cursor::EventCursor;
 use crate::graphql::DeliveredCursor;
 use crate::graphql::phases::RequestPhase;
@@ -167,12 +168,7 @@ async fn run<S>(
             break;
         };
         if phase.rejected() {
-            let errors = response
-                .errors
-                .iter()
-                .filter_map(|e| serde_json::to_value(e).ok())
-                .collect();
-            registry.finish(&key, &sender, Shared::Rejected(Arc::new(errors)));
+            registry.finish(&key, &sender, Shared::Rejected(Arc::new(rejection(&response))));
             return;
         }
         let payload: Arc<str> = match serde_json::to_string(&response) {
