@@ -1,7 +1,7 @@
 //! The event hub of one process: the listening connection, the dispatcher that reads new
 //! events from the table onto the broadcast ring, and the doorbell that tells other processes.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -77,7 +77,7 @@ pub struct HubStats {
     pub listening: std::sync::atomic::AtomicBool,
     /// Subscription operations receiving events now: each alone, or each member of a shared
     /// group once the group receives.
-    pub subscriptions: std::sync::atomic::AtomicUsize,
+    pub subscriptions: AtomicUsize,
     /// Members of a shared subscription that fell behind their group and went on alone.
     pub left_behind: AtomicU64,
 }
@@ -87,9 +87,7 @@ pub struct Subscribed(Arc<HubStats>);
 
 impl Drop for Subscribed {
     fn drop(&mut self) {
-        self.0
-            .subscriptions
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.0.subscriptions.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -192,16 +190,12 @@ impl EventHub {
     /// Subscription operations receiving events (operations that share one execution each
     /// count).
     pub fn subscribers(&self) -> usize {
-        self.stats
-            .subscriptions
-            .load(std::sync::atomic::Ordering::Relaxed)
+        self.stats.subscriptions.load(Ordering::Relaxed)
     }
 
     /// Counts one more subscription operation until the guard drops.
     pub fn subscribed(&self) -> Subscribed {
-        self.stats
-            .subscriptions
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.stats.subscriptions.fetch_add(1, Ordering::Relaxed);
         Subscribed(self.stats.clone())
     }
 

@@ -18,7 +18,7 @@ use axum::body::Bytes;
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
-use super::operation;
+use super::operation::{self, RequestKey};
 use super::request::Params;
 use crate::db::leaderboard::Board;
 use crate::events::{EventHub, LiveEvent, ProfileChange};
@@ -37,11 +37,7 @@ const SCORE_NEUTRAL: [&str; 2] = ["coins_change", "account_linked"];
 pub struct CacheKey {
     /// What the metrics call the operation (as `phases.rs` does: its name, else its field).
     label: String,
-    query: String,
-    operation_name: Option<String>,
-    variables: String,
-    extensions: String,
-    caller: Option<Uuid>,
+    request: RequestKey,
 }
 
 impl CacheKey {
@@ -64,12 +60,8 @@ impl CacheKey {
             return None;
         }
         Some(CacheKey {
-            variables: root.declared_variables(&params.variables),
+            request: root.key(params, caller),
             label: root.name.unwrap_or_else(|| "leaderboard".into()),
-            query: params.query.clone(),
-            operation_name: params.operation_name.clone(),
-            extensions: serde_json::to_string(&params.extensions).unwrap_or_default(),
-            caller,
         })
     }
 }

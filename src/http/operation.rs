@@ -7,6 +7,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use async_graphql::parser::types::{ExecutableDocument, OperationDefinition, OperationType, Selection};
 use async_graphql_value::{ConstValue, Name, Value as GqlValue};
 use serde_json::{Map, Value};
+use uuid::Uuid;
 
 use super::request::Params;
 
@@ -36,16 +37,34 @@ pub struct Root {
 }
 
 impl Root {
-    /// The values of the declared variables, as canonical JSON: what a request's variables
-    /// can change (others are ignored by execution, so keys must ignore them too).
-    pub fn declared_variables(&self, given: &Map<String, Value>) -> String {
+    /// The key of `params` (read as this root) asked by `caller`.
+    pub fn key(&self, params: &Params, caller: Option<Uuid>) -> RequestKey {
+        // Only the declared variables: execution ignores the others, so keys must too.
         let declared: std::collections::BTreeMap<&str, &Value> = self
             .variables
             .iter()
-            .filter_map(|name| given.get(name).map(|v| (name.as_str(), v)))
+            .filter_map(|name| params.variables.get(name).map(|v| (name.as_str(), v)))
             .collect();
-        serde_json::to_string(&declared).unwrap_or_default()
+        RequestKey {
+            query: params.query.clone(),
+            operation_name: params.operation_name.clone(),
+            variables: serde_json::to_string(&declared).unwrap_or_default(),
+            extensions: serde_json::to_string(&params.extensions).unwrap_or_default(),
+            caller,
+        }
     }
+}
+
+/// Everything that decides a request's results: the document, the operation name, the
+/// declared variables and the extensions (as canonical JSON), and the caller (one API key, or
+/// the public). The response cache and the subscription groups key by it.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct RequestKey {
+    query: String,
+    operation_name: Option<String>,
+    variables: String,
+    extensions: String,
+    caller: Option<Uuid>,
 }
 
 /// The operation's type, name and root fields; None when the document does not parse, names

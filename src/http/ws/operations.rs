@@ -3,6 +3,7 @@
 //! a group that shares one execution (`shared.rs`).
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
@@ -255,9 +256,7 @@ impl Run {
                 Err(RecvError::Lagged(_)) => {
                     // Alone, its own operation counts it.
                     drop((group, subscribed));
-                    hub.stats
-                        .left_behind
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    hub.stats.left_behind.fetch_add(1, Ordering::Relaxed);
                     let (results, phase) = rest(last);
                     return self.alone(results, phase).await;
                 }

@@ -21,7 +21,7 @@ use super::protocol::rejection;
 use crate::domain::cursor::EventCursor;
 use crate::graphql::DeliveredCursor;
 use crate::graphql::phases::RequestPhase;
-use crate::http::operation;
+use crate::http::operation::{self, RequestKey};
 use crate::http::request::Params;
 
 /// What a group sends its members.
@@ -36,15 +36,9 @@ pub(super) enum Shared {
     Complete,
 }
 
-/// Everything that decides an operation's results.
+/// The key of a group: everything that decides its operation's results.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
-pub(super) struct GroupKey {
-    query: String,
-    operation_name: Option<String>,
-    variables: String,
-    extensions: String,
-    caller: Option<Uuid>,
-}
+pub(super) struct GroupKey(RequestKey);
 
 impl GroupKey {
     /// The key of an operation that may share, or None when it must run alone: it does not
@@ -54,13 +48,7 @@ impl GroupKey {
         if root.ty != OperationType::Subscription || root.fields.iter().any(|f| f.is_given("after")) {
             return None;
         }
-        Some(GroupKey {
-            variables: root.declared_variables(&params.variables),
-            query: params.query.clone(),
-            operation_name: params.operation_name.clone(),
-            extensions: serde_json::to_string(&params.extensions).unwrap_or_default(),
-            caller,
-        })
+        Some(GroupKey(root.key(params, caller)))
     }
 }
 
