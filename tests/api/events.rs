@@ -513,7 +513,9 @@ async fn a_slow_member_of_a_shared_subscription_catches_up_alone() {
         .stats
         .left_behind
         .load(std::sync::atomic::Ordering::Relaxed);
-    assert_eq!(left, 1, "the slow member left its group");
+    // At least the slow member left; on a loaded machine the fast one may fall 16 events behind
+    // too, which is allowed (it then also catches up alone, as its results above show).
+    assert!(left >= 1, "the slow member left its group");
     fast.finish().await;
 }
 

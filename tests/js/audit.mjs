@@ -17,4 +17,5 @@ for (const r of results) {
   }
 }
 console.log(`${results.length - notOk} passed, ${notOk} failed`);
-process.exit(notOk ? 1 : 0);
+// Not process.exit: that would drop stdout still queued on the pipe.
+process.exitCode = notOk ? 1 : 0;

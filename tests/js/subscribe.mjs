@@ -54,4 +54,6 @@ const done = new Promise((resolve) => {
 });
 await done;
 await client.dispose();
-process.exit(0);
+// Exit once stdout is flushed: a pipe's writes are asynchronous, and exiting at once drops the
+// lines still queued (the last results of a fast burst).
+process.stdout.write('', () => process.exit(0));

@@ -21,7 +21,8 @@ let browser;
 async function fail(reason) {
   print({ failed: reason });
   await browser?.close().catch(() => {});
-  process.exit(1);
+  // Exit once the reason is flushed to the pipe.
+  process.stdout.write('', () => process.exit(1));
 }
 process.on('unhandledRejection', (e) => fail(String(e?.stack ?? e)));
 
