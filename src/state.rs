@@ -2,6 +2,7 @@
 //! and what starts it (`StateConfig`; `Process` says whether background work runs).
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use sqlx::PgPool;
@@ -24,6 +25,17 @@ pub struct AppState {
     pub events: EventHub,
     pub keys: Keys,
     pub rules: Arc<Rules>,
+    pub awards: Arc<AwardPaths>,
+}
+
+/// How awards run: whether the common case is tried in one statement first (`db::awards`),
+/// and how many took each path (`ttfd_awards_total{path}`).
+#[derive(Debug, Default)]
+pub struct AwardPaths {
+    pub try_one_call: bool,
+    pub one_call: AtomicU64,
+    /// Awards the one call declined, and all of them when it is off.
+    pub full: AtomicU64,
 }
 
 #[derive(Clone, Debug)]
@@ -43,6 +55,9 @@ pub struct StateConfig {
     pub write_catalog: bool,
     /// What runs in the background: a server's event hub and score compactor, or nothing.
     pub process: Process,
+    /// Awards try the one-statement common case first; off, every award takes the full path
+    /// (the reference the tests compare it with).
+    pub one_call_awards: bool,
 }
 
 /// The kind of process the state serves.
@@ -68,6 +83,7 @@ impl Default for StateConfig {
             rules: Rules::default(),
             write_catalog: true,
             process: Process::Server,
+            one_call_awards: true,
         }
     }
 }
@@ -117,6 +133,10 @@ impl AppState {
             events,
             keys,
             rules: Arc::new(config.rules.clone()),
+            awards: Arc::new(AwardPaths {
+                try_one_call: config.one_call_awards,
+                ..AwardPaths::default()
+            }),
         })
     }
 }

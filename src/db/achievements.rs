@@ -98,11 +98,50 @@ pub async fn unlock(ex: impl PgExecutor<'_>, user: Uuid, code: &str) -> AppResul
     Ok(done.rows_affected() == 1)
 }
 
+/// The catalog's unlock rules as SQL can test them against a user row: parallel arrays of code,
+/// column and threshold. A tier's unlock asks for `tier_rank`'s lowest rank of that tier (a
+/// tier no rank reaches is left out: nobody earns it).
+pub struct Thresholds<'a> {
+    pub codes: Vec<&'a str>,
+    pub columns: Vec<&'static str>,
+    pub values: Vec<i32>,
+}
+
+impl<'a> Thresholds<'a> {
+    pub fn of(
+        catalog: &'a [crate::domain::rules::AchievementRule],
+        tier_rank: impl Fn(&str) -> Option<i32>,
+    ) -> Self {
+        use crate::domain::rules::Unlock as U;
+        let mut out = Thresholds {
+            codes: Vec::new(),
+            columns: Vec::new(),
+            values: Vec::new(),
+        };
+        for a in catalog {
+            let (column, n) = match &a.unlock {
+                U::GamesPlayed(n) => ("games_played", *n),
+                U::GamesWon(n) => ("games_won", *n),
+                U::VoiceSeconds(n) => ("total_voice_time", *n),
+                U::MessagesSent(n) => ("messages_sent", *n),
+                U::DailyStreak(n) => ("daily_streak", *n),
+                U::Xp(n) => ("xp", *n),
+                U::Tier(t) => match tier_rank(t) {
+                    Some(rank) => ("rank_id", rank),
+                    None => continue,
+                },
+            };
+            out.codes.push(a.code.as_str());
+            out.columns.push(column);
+            out.values.push(n);
+        }
+        out
+    }
+}
+
 /// Records, for every account an import created or changed (its staging table `import_apply`),
-/// the achievements its stored
-/// counters already earn: unlocked now, without rewards or events (the import's rows bring
-/// their history, not new deeds). Only codes live in the catalog; one statement. A tier's
-/// unlock asks for `tier_rank`'s lowest rank of that tier.
+/// the achievements its stored counters already earn: unlocked now, without rewards or events (the import's rows bring
+/// their history, not new deeds). Only codes live in the catalog; one statement.
 ///
 /// Measured on a million-user import, this statement was the import's slowest. It leaves out
 /// the unlocks already held with an anti-join, not `ON CONFLICT` (a speculative insertion per
@@ -110,30 +149,7 @@ pub async fn unlock(ex: impl PgExecutor<'_>, user: Uuid, code: &str) -> AppResul
 /// its user's row first and the import holds `unified_users` in EXCLUSIVE mode (and were one
 /// to, the unique key would fail the import, never double an unlock). Rows go in key order so
 /// the primary key's index is appended to, not searched from the root for every row.
-pub async fn record_earned(
-    tx: &mut PgConnection,
-    catalog: &[crate::domain::rules::AchievementRule],
-    tier_rank: impl Fn(&str) -> Option<i32>,
-) -> AppResult<u64> {
-    use crate::domain::rules::Unlock as U;
-    let (mut codes, mut columns, mut thresholds) = (Vec::new(), Vec::new(), Vec::new());
-    for a in catalog {
-        let (column, n) = match &a.unlock {
-            U::GamesPlayed(n) => ("games_played", *n),
-            U::GamesWon(n) => ("games_won", *n),
-            U::VoiceSeconds(n) => ("total_voice_time", *n),
-            U::MessagesSent(n) => ("messages_sent", *n),
-            U::DailyStreak(n) => ("daily_streak", *n),
-            U::Xp(n) => ("xp", *n),
-            U::Tier(t) => match tier_rank(t) {
-                Some(rank) => ("rank_id", rank),
-                None => continue,
-            },
-        };
-        codes.push(a.code.as_str());
-        columns.push(column);
-        thresholds.push(n);
-    }
+pub async fn record_earned(tx: &mut PgConnection, catalog: &Thresholds<'_>) -> AppResult<u64> {
     let done = sqlx::query(
         "INSERT INTO user_achievements (user_id, achievement_code) \
          SELECT u.id, r.code \
@@ -148,9 +164,9 @@ pub async fn record_earned(
              WHERE h.user_id = u.id AND h.achievement_code = r.code) \
          ORDER BY u.id, r.code",
     )
-    .bind(&codes)
-    .bind(&columns)
-    .bind(&thresholds)
+    .bind(&catalog.codes)
+    .bind(&catalog.columns)
+    .bind(&catalog.values)
     .execute(&mut *tx)
     .await?;
     Ok(done.rows_affected())

@@ -4,6 +4,14 @@ use sqlx::PgConnection;
 
 use crate::error::AppResult;
 
+/// A key as a statement stores it with its result.
+pub struct Keyed<'a> {
+    pub scope: &'a str,
+    pub key: &'a str,
+    pub operation: &'a str,
+    pub fingerprint: &'a str,
+}
+
 pub struct StoredResult {
     pub operation: String,
     pub fingerprint: String,

@@ -58,6 +58,16 @@ impl Idempotency {
             .map_err(|e| AppError::internal(format!("stored idempotent result: {e}")))
     }
 
+    /// The key as a single-statement mutation stores it.
+    pub fn keyed(&self) -> store::Keyed<'_> {
+        store::Keyed {
+            scope: &self.scope,
+            key: self.key.as_str(),
+            operation: self.operation,
+            fingerprint: &self.fingerprint,
+        }
+    }
+
     pub async fn record<T: Serialize>(&self, tx: &mut PgConnection, result: &T) -> AppResult<()> {
         let value = serde_json::to_value(result).map_err(AppError::internal)?;
         store::store(

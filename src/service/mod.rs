@@ -58,10 +58,16 @@ impl Actor {
     /// The platform an event is attributed to: a bot's own; the website's; for an admin, the
     /// one the user was addressed by, else the user's primary platform.
     pub fn source(&self, key: &UserKey, user: &UserRow) -> Platform {
+        self.source_by_key(key).unwrap_or_else(|| user.primary_platform())
+    }
+
+    /// The platform a change comes from, when the caller and the key say it; `None`: the
+    /// user's primary platform.
+    pub fn source_by_key(&self, key: &UserKey) -> Option<Platform> {
         match self.role() {
-            Some(Role::Bot(p)) => p,
-            Some(Role::Website) => Platform::Website,
-            _ => key.platform().unwrap_or_else(|| user.primary_platform()),
+            Some(Role::Bot(p)) => Some(p),
+            Some(Role::Website) => Some(Platform::Website),
+            _ => key.platform(),
         }
     }
 }

@@ -143,7 +143,8 @@ pub async fn run(
     }
     phase("recording achievements already earned");
     let tier_rank = |tier: &str| lowest_rank_of_tier(tier, state.ranks.all());
-    crate::db::achievements::record_earned(&mut tx, &state.rules.achievements, tier_rank).await?;
+    let catalog = crate::db::achievements::Thresholds::of(&state.rules.achievements, tier_rank);
+    crate::db::achievements::record_earned(&mut tx, &catalog).await?;
     phase("committing");
     tx.commit().await?;
     phase("committed");

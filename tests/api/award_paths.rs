@@ -1,0 +1,174 @@
+//! The award in one call (`ttfd_award_xp`) against the full path it shortcuts: the same script
+//! of awards run on two servers, one trying the one call first and one without it, answers the
+//! same and leaves the same rows, events, standings, unlocks and stored retries.
+
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use crate::harness::{TestApp, create_key};
+
+const AWARD: &str = "mutation($u: UserRef!, $d: Int!, $r: String, $k: String) {
+    awardXp(user: $u, delta: $d, reason: $r, idempotencyKey: $k) {
+        delta xp coins rankUp oldRank { id } newRank { id } rewardCoins
+        ranksCrossed { rank { id } rewardCoins } achievementsUnlocked { code rewardXp rewardCoins }
+        user { username xp coins rank { id } } } }";
+
+/// One award's answer: its data, or its error code.
+async fn award(
+    app: &TestApp,
+    key: Option<&str>,
+    user: Value,
+    delta: i64,
+    reason: Option<&str>,
+    idem: Option<&str>,
+) -> Value {
+    let vars = json!({ "u": user, "d": delta, "r": reason, "k": idem });
+    let res = app.gql_as(key.or(Some(&app.admin)), AWARD, vars).await;
+    match res.get("errors") {
+        Some(errors) => {
+            let code = &errors[0]["extensions"]["code"];
+            assert!(code.is_string(), "a typed error: {res}");
+            json!({ "error": code })
+        }
+        None => res["data"]["awardXp"].clone(),
+    }
+}
+
+/// Every kind of award, in an order where each step depends on the ones before. Returns the
+/// answers and how many steps are the one call's common case.
+async fn script(app: &TestApp) -> (Vec<Value>, u64) {
+    let a = app.telegram_user("1", "a").await;
+    app.telegram_user("2", "b").await;
+    let bot = create_key(
+        &app.pool,
+        "tg",
+        ttfd::domain::access::Role::Bot(ttfd::domain::Platform::Telegram),
+    )
+    .await;
+    let (one, two, by_id) = (
+        json!({"telegramId": "1"}),
+        json!({"telegramId": "2"}),
+        json!({"id": a}),
+    );
+    let mut out = Vec::new();
+    // Common cases: with a reason and a key, a retry, the key reused for another request.
+    out.push(award(app, None, one.clone(), 10, Some("quest"), Some("k1")).await);
+    out.push(award(app, None, one.clone(), 10, Some("quest"), Some("k1")).await);
+    out.push(award(app, None, one.clone(), 11, Some("quest"), Some("k1")).await);
+    // By id (the source is the primary platform), and from a bot (the source is its platform).
+    out.push(award(app, None, by_id.clone(), 5, None, None).await);
+    out.push(award(app, Some(&bot), one.clone(), 7, None, Some("k1")).await);
+    // A rank up (22 + 90 crosses 100), a loss that keeps the rank, one that lowers it, a loss at 0.
+    out.push(award(app, None, one.clone(), 90, None, None).await);
+    out.push(award(app, None, one.clone(), -3, Some("penalty"), None).await);
+    out.push(award(app, None, one.clone(), -500, None, None).await);
+    out.push(award(app, None, one.clone(), -5, None, None).await);
+    out.push(award(app, None, one.clone(), 30, None, None).await);
+    // An achievement earned and not held (its counter set behind the service's back, as when
+    // the catalog gains a rule): the next award unlocks it.
+    sqlx::query("UPDATE unified_users SET messages_sent = 1000 WHERE telegram_id = '2'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    out.push(award(app, None, two.clone(), 3, None, None).await);
+    out.push(award(app, None, two.clone(), 4, None, Some("k2")).await);
+    // A boost in force for one user.
+    app.ok(
+        "mutation { createXpBoost(multiplier: 1.5, endsAt: \"2999-01-01T00:00:00Z\", user: {telegramId: \"2\"}) { id } }",
+        json!({}),
+    )
+    .await;
+    out.push(award(app, None, two.clone(), 9, None, None).await);
+    out.push(award(app, None, two.clone(), -2, None, None).await);
+    // A season start: the next change archives the ended season's XP.
+    app.ok("mutation { startSeason(name: \"Second\") { id } }", json!({}))
+        .await;
+    out.push(award(app, None, one.clone(), 6, None, None).await);
+    out.push(award(app, None, one.clone(), 2, None, None).await);
+    out.push(award(app, None, two.clone(), 1, None, None).await);
+    // Unknown users and a total past the Int range.
+    out.push(award(app, None, json!({"telegramId": "404"}), 1, None, None).await);
+    out.push(award(app, None, json!({"id": uuid::Uuid::nil()}), 1, None, None).await);
+    out.push(award(app, None, one.clone(), i32::MAX as i64, None, None).await);
+    // The common cases above: k1's first award, the award by id, the bot's, the loss of 3, the
+    // 30 after the losses, the award with k2 (the unlock is held by then), the loss under the
+    // boost, and the first user's two in the new season.
+    (out, 9)
+}
+
+/// What the script left in the database, without the ids that differ between databases.
+async fn rows(app: &TestApp) -> Vec<Value> {
+    let queries = [
+        "SELECT username, xp, coins, rank_id, rewarded_rank_id, current_season_xp, season_id, \
+             messages_sent FROM unified_users ORDER BY username",
+        // A season start names its champion by id, which differs between the databases.
+        "SELECT u.username, e.event_type, e.source_platform, e.data - 'champion' AS data, \
+             e.api_key_id IS NOT NULL AS keyed \
+             FROM cross_platform_events e JOIN unified_users u ON u.id = e.user_id ORDER BY e.txid, e.seq",
+        "SELECT s.season_id, u.username, s.xp FROM season_standings s \
+             JOIN unified_users u ON u.id = s.user_id ORDER BY 1, 2",
+        "SELECT u.username, a.achievement_code FROM user_achievements a \
+             JOIN unified_users u ON u.id = a.user_id ORDER BY 1, 2",
+        "SELECT key, operation, fingerprint, response - 'user_id' AS response \
+             FROM idempotency_keys ORDER BY key, operation",
+    ];
+    let mut out = Vec::new();
+    for q in queries {
+        let sql = format!("SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]') FROM ({q}) r");
+        out.push(
+            sqlx::query(&sql)
+                .fetch_one(&app.pool)
+                .await
+                .unwrap()
+                .get::<Value, _>(0),
+        );
+    }
+    out
+}
+
+#[tokio::test]
+async fn an_award_in_one_call_answers_and_writes_what_the_full_path_does() {
+    let full_only = ttfd::state::StateConfig {
+        one_call_awards: false,
+        ..Default::default()
+    };
+    let (one_call, full) = tokio::join!(TestApp::start(), TestApp::start_with(full_only));
+    let ((answers, common), (reference, _)) = tokio::join!(script(&one_call), script(&full));
+    for (i, (got, want)) in answers.iter().zip(&reference).enumerate() {
+        assert_eq!(got, want, "answer {i}");
+    }
+    assert_eq!(answers.len(), reference.len());
+    let (got, want) = tokio::join!(rows(&one_call), rows(&full));
+    for (table, (got, want)) in ["users", "events", "standings", "unlocks", "retries"]
+        .iter()
+        .zip(got.iter().zip(&want))
+    {
+        assert_eq!(got, want, "{table}");
+    }
+    // The script did what it says: its errors, its unlock, its archived season.
+    let errors: Vec<_> = answers.iter().filter_map(|a| a["error"].as_str()).collect();
+    assert_eq!(errors, ["CONFLICT", "NOT_FOUND", "NOT_FOUND", "INVALID_INPUT"]);
+    let unlocked: Vec<_> = answers
+        .iter()
+        .flat_map(|a| a["achievementsUnlocked"].as_array().into_iter().flatten())
+        .map(|u| u["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(unlocked, ["thousand_messages"]);
+    assert_eq!(
+        want[2].as_array().unwrap().len(),
+        2,
+        "both users' first season archived"
+    );
+    let paths = |app: &TestApp| {
+        let p = &app.state.awards;
+        let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        (load(&p.one_call), load(&p.full))
+    };
+    let total = answers.len() as u64;
+    assert_eq!(
+        paths(&one_call),
+        (common, total - common),
+        "the common cases took one call"
+    );
+    assert_eq!(paths(&full), (0, total));
+}
