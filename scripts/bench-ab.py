@@ -11,6 +11,10 @@ alternating run are compared, never absolute numbers across runs.
 
 The database must hold the bench users already (`ttfd bench --data-dir DIR load`). Arguments
 after `--` go to `bench api` of both binaries, so use only options both know.
+
+When B adds a migration, A refuses to start on a database B has migrated: give A a copy of the
+data directory made before B's first run (`cp -a DIR DIR-a` with PostgreSQL stopped) as
+`--baseline-data-dir`.
 """
 
 import argparse
@@ -45,14 +49,19 @@ def main():
     parser.add_argument("--baseline", required=True, help="the old binary (A)")
     parser.add_argument("--candidate", required=True, help="the new binary (B)")
     parser.add_argument("--data-dir", required=True, help="the owned PostgreSQL with the bench users")
+    parser.add_argument("--baseline-data-dir", help="A's own copy of it (default: --data-dir)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("api_args", nargs="*", help="passed to `bench api`")
     args = parser.parse_args()
 
     results = {"A": [], "B": []}
     for r in range(args.rounds):
-        for side, binary in (("A", args.baseline), ("B", args.candidate)):
-            rows = run(binary, args.data_dir, args.api_args)
+        sides = (
+            ("A", args.baseline, args.baseline_data_dir or args.data_dir),
+            ("B", args.candidate, args.data_dir),
+        )
+        for side, binary, data_dir in sides:
+            rows = run(binary, data_dir, args.api_args)
             results[side].append(rows)
             summary = ", ".join(f"{op}: {v[0]:.0f}/s p99 {v[2]:.1f} ms" for op, v in rows.items())
             print(f"round {r + 1} {side}: {summary}", file=sys.stderr, flush=True)

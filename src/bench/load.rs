@@ -1,12 +1,15 @@
 //! `ttfd bench load`: fills the database with N bench users (Telegram ids from
 //! `FIRST_TELEGRAM_ID`, every third also on Discord), with a steep XP spread like a real
-//! community's: most users low, a long tail up the ranks. Loading again adds only the missing.
+//! community's: most users low, a long tail up the ranks, holding the achievements their
+//! counters earn. Loading again adds only the missing.
 
 use std::time::Instant;
 
 use anyhow::anyhow;
 use clap::Args;
 use sqlx::PgPool;
+
+use crate::db::achievements::{Earners, Thresholds, record_earned};
 
 /// Bench user `i` has Telegram id `FIRST_TELEGRAM_ID + i`.
 pub const FIRST_TELEGRAM_ID: i64 = 1_000_000_000;
@@ -57,6 +60,19 @@ pub async fn run_load(pool: &PgPool, args: LoadBench) -> anyhow::Result<()> {
         );
     }
     eprintln!();
+    // What their counters earn is held, as after an import: otherwise every first award to a
+    // bench user would unlock something, which real users' awards seldom do.
+    let ranks = crate::db::ranks::load(pool)
+        .await
+        .map_err(|e| anyhow!(e.public_message_or_detail()))?;
+    let rules = crate::domain::rules::Rules::default();
+    let tier_rank = |tier: &str| crate::domain::achievements::lowest_rank_of_tier(tier, ranks.all());
+    let catalog = Thresholds::of(&rules.achievements, tier_rank);
+    let mut conn = pool.acquire().await?;
+    let unlocks = record_earned(&mut conn, &catalog, Earners::Everyone)
+        .await
+        .map_err(|e| anyhow!(e.public_message_or_detail()))?;
+    drop(conn);
     crate::db::scores::compact(pool)
         .await
         .map_err(|e| anyhow!(e.public_message_or_detail()))?;
@@ -65,12 +81,12 @@ pub async fn run_load(pool: &PgPool, args: LoadBench) -> anyhow::Result<()> {
     sqlx::query("SET statement_timeout = 0")
         .execute(&mut *conn)
         .await?;
-    sqlx::query("VACUUM ANALYZE unified_users, score_counts, score_changes")
+    sqlx::query("VACUUM ANALYZE unified_users, user_achievements, score_counts, score_changes")
         .execute(&mut *conn)
         .await?;
     sqlx::query("RESET statement_timeout").execute(&mut *conn).await?;
     println!(
-        "bench users: {} wanted, {added} added, in {:.1} s",
+        "bench users: {} wanted, {added} added, {unlocks} earned achievements recorded, in {:.1} s",
         args.users,
         started.elapsed().as_secs_f64()
     );

@@ -139,8 +139,15 @@ impl<'a> Thresholds<'a> {
     }
 }
 
-/// Records, for every account an import created or changed (its staging table `import_apply`),
-/// the achievements its stored counters already earn: unlocked now, without rewards or events (the import's rows bring
+/// Whose earned achievements `record_earned` records.
+pub enum Earners {
+    /// Every account an import created or changed (its staging table `import_apply`).
+    Imported,
+    /// Every account: for `bench load`, whose users come with counters, run alone.
+    Everyone,
+}
+
+/// Records, for `earners`, the achievements their stored counters already earn: unlocked now, without rewards or events (the import's rows bring
 /// their history, not new deeds). Only codes live in the catalog; one statement.
 ///
 /// Measured on a million-user import, this statement was the import's slowest. It leaves out
@@ -149,12 +156,21 @@ impl<'a> Thresholds<'a> {
 /// its user's row first and the import holds `unified_users` in EXCLUSIVE mode (and were one
 /// to, the unique key would fail the import, never double an unlock). Rows go in key order so
 /// the primary key's index is appended to, not searched from the root for every row.
-pub async fn record_earned(tx: &mut PgConnection, catalog: &Thresholds<'_>) -> AppResult<u64> {
-    let done = sqlx::query(
+pub async fn record_earned(
+    tx: &mut PgConnection,
+    catalog: &Thresholds<'_>,
+    earners: Earners,
+) -> AppResult<u64> {
+    let users = match earners {
+        Earners::Imported => {
+            "(SELECT DISTINCT user_id FROM import_apply) a JOIN unified_users u ON u.id = a.user_id"
+        }
+        Earners::Everyone => "unified_users u",
+    };
+    let sql = format!(
         "INSERT INTO user_achievements (user_id, achievement_code) \
          SELECT u.id, r.code \
-         FROM (SELECT DISTINCT user_id FROM import_apply) a \
-         JOIN unified_users u ON u.id = a.user_id \
+         FROM {users} \
          JOIN unnest($1::text[], $2::text[], $3::int[]) AS r(code, col, n) ON \
              CASE r.col WHEN 'games_played' THEN u.games_played WHEN 'games_won' THEN u.games_won \
                  WHEN 'total_voice_time' THEN u.total_voice_time WHEN 'messages_sent' THEN u.messages_sent \
@@ -162,12 +178,13 @@ pub async fn record_earned(tx: &mut PgConnection, catalog: &Thresholds<'_>) -> A
          JOIN achievements c ON c.code = r.code AND c.retired_at IS NULL \
          WHERE NOT EXISTS (SELECT 1 FROM user_achievements h \
              WHERE h.user_id = u.id AND h.achievement_code = r.code) \
-         ORDER BY u.id, r.code",
-    )
-    .bind(&catalog.codes)
-    .bind(&catalog.columns)
-    .bind(&catalog.values)
-    .execute(&mut *tx)
-    .await?;
+         ORDER BY u.id, r.code"
+    );
+    let done = sqlx::query(&sql)
+        .bind(&catalog.codes)
+        .bind(&catalog.columns)
+        .bind(&catalog.values)
+        .execute(&mut *tx)
+        .await?;
     Ok(done.rows_affected())
 }

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
+use crate::db::achievements::Earners;
 use crate::db::imports::{self, Change};
 use crate::domain::achievements::lowest_rank_of_tier;
 use crate::domain::import::{
@@ -144,7 +145,7 @@ pub async fn run(
     phase("recording achievements already earned");
     let tier_rank = |tier: &str| lowest_rank_of_tier(tier, state.ranks.all());
     let catalog = crate::db::achievements::Thresholds::of(&state.rules.achievements, tier_rank);
-    crate::db::achievements::record_earned(&mut tx, &catalog).await?;
+    crate::db::achievements::record_earned(&mut tx, &catalog, Earners::Imported).await?;
     phase("committing");
     tx.commit().await?;
     phase("committed");
