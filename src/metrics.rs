@@ -93,8 +93,9 @@ pub fn render(app: &AppState) -> String {
         .absolute(stats.left_behind.load(Ordering::Relaxed));
     metrics::counter!("ttfd_listener_reconnects_total")
         .absolute(stats.listener_reconnects.load(Ordering::Relaxed));
-    for (path, count) in [("one_call", &app.awards.one_call), ("full", &app.awards.full)] {
-        metrics::counter!("ttfd_awards_total", "path" => path).absolute(count.load(Ordering::Relaxed));
+    let paths = &app.one_call;
+    for (path, count) in [("one_call", &paths.one_call), ("full", &paths.full)] {
+        metrics::counter!("ttfd_xp_changes_total", "path" => path).absolute(count.load(Ordering::Relaxed));
     }
     metrics::gauge!("ttfd_listener_connected").set(if stats.listening.load(Ordering::Relaxed) {
         1.0

@@ -25,16 +25,17 @@ pub struct AppState {
     pub events: EventHub,
     pub keys: Keys,
     pub rules: Arc<Rules>,
-    pub awards: Arc<AwardPaths>,
+    pub one_call: Arc<OneCallPaths>,
 }
 
-/// How awards run: whether the common case is tried in one statement first (`db::awards`),
-/// and how many took each path (`ttfd_awards_total{path}`).
+/// How XP changes (awards and activities) run: whether their common case is tried in one
+/// statement first (`service::one_call`), and how many took each path
+/// (`ttfd_xp_changes_total{path}`).
 #[derive(Debug, Default)]
-pub struct AwardPaths {
-    pub try_one_call: bool,
+pub struct OneCallPaths {
+    pub enabled: bool,
     pub one_call: AtomicU64,
-    /// Awards the one call declined, and all of them when it is off.
+    /// Changes the one call declined, and all of them when it is off.
     pub full: AtomicU64,
 }
 
@@ -55,9 +56,9 @@ pub struct StateConfig {
     pub write_catalog: bool,
     /// What runs in the background: a server's event hub and score compactor, or nothing.
     pub process: Process,
-    /// Awards try the one-statement common case first; off, every award takes the full path
-    /// (the reference the tests compare it with).
-    pub one_call_awards: bool,
+    /// XP changes try their one-statement common case first; off, every change takes the full
+    /// path (the reference the tests compare it with).
+    pub one_call: bool,
 }
 
 /// The kind of process the state serves.
@@ -83,7 +84,7 @@ impl Default for StateConfig {
             rules: Rules::default(),
             write_catalog: true,
             process: Process::Server,
-            one_call_awards: true,
+            one_call: true,
         }
     }
 }
@@ -133,9 +134,9 @@ impl AppState {
             events,
             keys,
             rules: Arc::new(config.rules.clone()),
-            awards: Arc::new(AwardPaths {
-                try_one_call: config.one_call_awards,
-                ..AwardPaths::default()
+            one_call: Arc::new(OneCallPaths {
+                enabled: config.one_call,
+                ..OneCallPaths::default()
             }),
         })
     }

@@ -115,7 +115,7 @@ pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         // A server's rules are the catalog.
         write_catalog: true,
         process: crate::state::Process::Server,
-        one_call_awards: true,
+        one_call: true,
     };
     let app = match AppState::start(db.pool.clone(), &config).await {
         Ok(app) => app,

@@ -3,7 +3,6 @@
 
 pub mod achievements;
 pub mod api_keys;
-pub mod awards;
 pub mod boosts;
 pub mod consumers;
 pub mod events;
@@ -13,6 +12,7 @@ pub mod leaderboard;
 pub mod ledger;
 pub mod link_codes;
 pub mod merges;
+pub mod one_call;
 pub mod owned;
 pub mod ranks;
 pub mod rate_limits;

@@ -10,6 +10,7 @@ pub mod import;
 pub mod ledger;
 pub mod linking;
 pub mod merging;
+pub mod one_call;
 pub mod progress;
 pub mod scores;
 pub mod seasons;

@@ -1,8 +1,6 @@
 //! XP and coins. Each change writes its ledger entry (an `xp_change` or `coins_change` event
 //! with the amounts before and after, the reason and the key) in the same transaction.
 
-use std::sync::atomic::Ordering;
-
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::PgConnection;
@@ -10,10 +8,10 @@ use uuid::Uuid;
 
 use super::Actor;
 use super::idempotency::Idempotency;
-use super::unit;
+use super::{one_call, unit};
+use crate::db::boosts;
 use crate::db::events::{self, NewEvent};
 use crate::db::users::{self, UserRow};
-use crate::db::{achievements, awards, boosts};
 use crate::domain::{EventType, IdempotencyKey, Platform, Reason, UserKey, activity, xp};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -228,14 +226,10 @@ impl DeltaRequest {
 pub async fn award_xp(state: &AppState, actor: &Actor, request: &DeltaRequest) -> AppResult<XpChange> {
     let idem = request.idempotency(actor, "awardXp")?;
     let (key, delta) = (&request.key, request.delta);
-    let paths = &state.awards;
-    if paths.try_one_call
-        && let Some(change) = award_in_one_call(state, actor, request, idem.as_ref()).await?
-    {
-        paths.one_call.fetch_add(1, Ordering::Relaxed);
+    let reason = request.reason.as_ref().map(Reason::as_str);
+    if let Some(change) = one_call::attempt(state, actor, key, delta, reason, None, idem.as_ref()).await? {
         return Ok(change);
     }
-    paths.full.fetch_add(1, Ordering::Relaxed);
     unit::for_user(state, key, idem, async |tx, user| {
         let source = actor.source(key, &user);
         let applied = gain_xp(tx, state, actor, source, &user, delta, request.note()).await?;
@@ -243,35 +237,6 @@ pub async fn award_xp(state: &AppState, actor: &Actor, request: &DeltaRequest) -
         Ok(applied.change.with_unlocks(unlocks))
     })
     .await
-}
-
-/// The common case of an award (the rank holds, nothing unlocks, no boost) in one statement:
-/// one round trip instead of eight, with the same locks, events and stored result. `None`
-/// when it declined, having written nothing.
-async fn award_in_one_call(
-    state: &AppState,
-    actor: &Actor,
-    request: &DeltaRequest,
-    idem: Option<&Idempotency>,
-) -> AppResult<Option<XpChange>> {
-    let tier_rank = |tier: &str| crate::domain::achievements::lowest_rank_of_tier(tier, state.ranks.all());
-    let catalog = achievements::Thresholds::of(&state.rules.achievements, tier_rank);
-    let award = awards::OneCallAward {
-        key: &request.key,
-        delta: request.delta,
-        reason: request.reason.as_ref().map(Reason::as_str),
-        source: actor.source_by_key(&request.key),
-        api_key: actor.key_id(),
-        catalog: &catalog,
-        idempotency: idem.map(Idempotency::keyed),
-    };
-    let Some(result) = awards::award(&state.pool, &award).await? else {
-        return Ok(None);
-    };
-    state.events.committed();
-    serde_json::from_value(result)
-        .map(Some)
-        .map_err(|e| AppError::internal(format!("one-call award result: {e}")))
 }
 
 /// Applies an XP delta to a locked user inside the caller's transaction and writes its

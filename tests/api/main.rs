@@ -4,7 +4,6 @@ mod harness;
 
 mod access;
 mod activity;
-mod award_paths;
 mod costs;
 mod events;
 mod http_spec;
@@ -14,6 +13,7 @@ mod leaderboard;
 mod ledger;
 mod limits;
 mod linking;
+mod one_call;
 mod operations;
 mod owned_postgres;
 mod progress;

@@ -1,17 +1,16 @@
-//! The award in one call (`ttfd_award_xp`) against the full path it shortcuts: the same script
-//! of awards run on two servers, one trying the one call first and one without it, answers the
-//! same and leaves the same rows, events, standings, unlocks and stored retries.
+//! XP changes in one call (`ttfd_xp_change`) against the full path they shortcut: the same
+//! script of awards and activities run on two servers, one trying the one call first and one
+//! without it, answers the same and leaves the same rows, events, standings, unlocks and stored
+//! retries.
 
 use serde_json::{Value, json};
 use sqlx::Row;
 
 use crate::harness::{TestApp, create_key};
 
-const AWARD: &str = "mutation($u: UserRef!, $d: Int!, $r: String, $k: String) {
-    awardXp(user: $u, delta: $d, reason: $r, idempotencyKey: $k) {
-        delta xp coins rankUp oldRank { id } newRank { id } rewardCoins
-        ranksCrossed { rank { id } rewardCoins } achievementsUnlocked { code rewardXp rewardCoins }
-        user { username xp coins rank { id } } } }";
+const CHANGE: &str = "delta xp coins rankUp oldRank { id } newRank { id } rewardCoins
+    ranksCrossed { rank { id } rewardCoins } achievementsUnlocked { code rewardXp rewardCoins }
+    user { username xp coins rank { id } }";
 
 /// One award's answer: its data, or its error code.
 async fn award(
@@ -22,19 +21,34 @@ async fn award(
     reason: Option<&str>,
     idem: Option<&str>,
 ) -> Value {
+    let query = format!(
+        "mutation($u: UserRef!, $d: Int!, $r: String, $k: String) {{
+            change: awardXp(user: $u, delta: $d, reason: $r, idempotencyKey: $k) {{ {CHANGE} }} }}"
+    );
     let vars = json!({ "u": user, "d": delta, "r": reason, "k": idem });
-    let res = app.gql_as(key.or(Some(&app.admin)), AWARD, vars).await;
+    answer(app.gql_as(key.or(Some(&app.admin)), &query, vars).await)
+}
+
+/// One activity's answer: `call` is the mutation with its arguments but the user.
+async fn activity(app: &TestApp, user: Value, call: &str) -> Value {
+    let (name, args) = call.split_once('(').unwrap();
+    let query = format!("mutation($u: UserRef!) {{ change: {name}(user: $u, {args} {{ {CHANGE} }} }}");
+    answer(app.gql(&query, json!({ "u": user })).await)
+}
+
+/// A mutation's data, or its error code.
+fn answer(res: Value) -> Value {
     match res.get("errors") {
         Some(errors) => {
             let code = &errors[0]["extensions"]["code"];
             assert!(code.is_string(), "a typed error: {res}");
             json!({ "error": code })
         }
-        None => res["data"]["awardXp"].clone(),
+        None => res["data"]["change"].clone(),
     }
 }
 
-/// Every kind of award, in an order where each step depends on the ones before. Returns the
+/// Every kind of award and activity, in an order where each step depends on the ones before. Returns the
 /// answers and how many steps are the one call's common case.
 async fn script(app: &TestApp) -> (Vec<Value>, u64) {
     let a = app.telegram_user("1", "a").await;
@@ -86,21 +100,58 @@ async fn script(app: &TestApp) -> (Vec<Value>, u64) {
     out.push(award(app, None, one.clone(), 6, None, None).await);
     out.push(award(app, None, one.clone(), 2, None, None).await);
     out.push(award(app, None, two.clone(), 1, None, None).await);
+    // Activities: counted with the XP they earn; a message inside its cooldown earns nothing;
+    // a first win unlocks (the full path); a keyed game that ranks up, and its retry.
+    let three = json!({"telegramId": "3"});
+    app.telegram_user("3", "c").await;
+    out.push(activity(app, three.clone(), "recordGame(gameType: \"chess\", won: false)").await);
+    out.push(activity(app, three.clone(), "recordVoiceTime(seconds: 150)").await);
+    out.push(activity(app, three.clone(), "recordVoiceTime(seconds: 30, xp: 4)").await);
+    out.push(activity(app, three.clone(), "recordMessage()").await);
+    out.push(activity(app, three.clone(), "recordMessage()").await);
+    out.push(activity(app, three.clone(), "recordMessage(xp: 9)").await);
+    out.push(activity(app, three.clone(), "recordGame(gameType: \"chess\", won: true)").await);
+    out.push(
+        activity(
+            app,
+            three.clone(),
+            "recordGame(gameType: \"go\", won: true, idempotencyKey: \"g1\")",
+        )
+        .await,
+    );
+    out.push(
+        activity(
+            app,
+            three.clone(),
+            "recordGame(gameType: \"go\", won: true, idempotencyKey: \"g1\")",
+        )
+        .await,
+    );
+    out.push(
+        activity(
+            app,
+            three.clone(),
+            "recordGame(gameType: \"go\", won: false, xp: 0)",
+        )
+        .await,
+    );
     // Unknown users and a total past the Int range.
     out.push(award(app, None, json!({"telegramId": "404"}), 1, None, None).await);
     out.push(award(app, None, json!({"id": uuid::Uuid::nil()}), 1, None, None).await);
     out.push(award(app, None, one.clone(), i32::MAX as i64, None, None).await);
     // The common cases above: k1's first award, the award by id, the bot's, the loss of 3, the
     // 30 after the losses, the award with k2 (the unlock is held by then), the loss under the
-    // boost, and the first user's two in the new season.
-    (out, 9)
+    // boost, the first user's two in the new season; the lost game, both voice sessions, the
+    // three messages and the game that earned 0 (the keyed win crosses 100 XP: a rank up).
+    (out, 9 + 7)
 }
 
 /// What the script left in the database, without the ids that differ between databases.
 async fn rows(app: &TestApp) -> Vec<Value> {
     let queries = [
         "SELECT username, xp, coins, rank_id, rewarded_rank_id, current_season_xp, season_id, \
-             messages_sent FROM unified_users ORDER BY username",
+             games_played, games_won, total_voice_time, messages_sent, last_message_xp_at IS NOT NULL \
+             AS messaged FROM unified_users ORDER BY username",
         // A season start names its champion by id, which differs between the databases.
         "SELECT u.username, e.event_type, e.source_platform, e.data - 'champion' AS data, \
              e.api_key_id IS NOT NULL AS keyed \
@@ -127,9 +178,9 @@ async fn rows(app: &TestApp) -> Vec<Value> {
 }
 
 #[tokio::test]
-async fn an_award_in_one_call_answers_and_writes_what_the_full_path_does() {
+async fn an_xp_change_in_one_call_answers_and_writes_what_the_full_path_does() {
     let full_only = ttfd::state::StateConfig {
-        one_call_awards: false,
+        one_call: false,
         ..Default::default()
     };
     let (one_call, full) = tokio::join!(TestApp::start(), TestApp::start_with(full_only));
@@ -153,14 +204,20 @@ async fn an_award_in_one_call_answers_and_writes_what_the_full_path_does() {
         .flat_map(|a| a["achievementsUnlocked"].as_array().into_iter().flatten())
         .map(|u| u["code"].as_str().unwrap())
         .collect();
-    assert_eq!(unlocked, ["thousand_messages"]);
+    assert_eq!(unlocked, ["thousand_messages", "first_win"]);
+    let earned: Vec<_> = answers.iter().map(|a| a["delta"].clone()).collect();
+    let messages = &earned[earned.len() - 10..earned.len() - 7];
+    assert!(
+        messages[0].as_i64() > Some(0) && messages[1] == 0 && messages[2] == 0,
+        "{messages:?}"
+    );
     assert_eq!(
         want[2].as_array().unwrap().len(),
         2,
         "both users' first season archived"
     );
     let paths = |app: &TestApp| {
-        let p = &app.state.awards;
+        let p = &app.state.one_call;
         let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
         (load(&p.one_call), load(&p.full))
     };
