@@ -4,6 +4,7 @@
 pub mod auth;
 #[cfg(feature = "bench")]
 pub mod bench;
+pub mod board;
 pub mod cli;
 pub mod db;
 pub mod domain;

@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::auth::Keys;
+use crate::board::Boards;
 use crate::domain::RankTable;
 use crate::domain::rules::Rules;
 use crate::error::AppResult;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub keys: Keys,
     pub rules: Arc<Rules>,
     pub one_call: Arc<OneCallPaths>,
+    /// The leaderboards in memory (never ready in a one-shot command, or when turned off).
+    pub boards: Arc<Boards>,
 }
 
 /// How XP changes (awards and activities) run: whether their common case is tried in one
@@ -59,6 +62,9 @@ pub struct StateConfig {
     /// XP changes try their one-statement common case first; off, every change takes the full
     /// path (the reference the tests compare it with).
     pub one_call: bool,
+    /// A server keeps the leaderboards in memory; off, every read takes the SQL path (the
+    /// reference the tests compare it with).
+    pub boards_in_memory: bool,
 }
 
 /// The kind of process the state serves.
@@ -85,6 +91,7 @@ impl Default for StateConfig {
             write_catalog: true,
             process: Process::Server,
             one_call: true,
+            boards_in_memory: true,
         }
     }
 }
@@ -108,6 +115,7 @@ impl AppState {
             crate::db::achievements::sync_catalog(&pool, &config.rules.achievements).await?;
         }
         let keys = Keys::new(pool.clone());
+        let mut boards = None;
         let events = match config.process {
             Process::Server => {
                 let hub = HubConfig {
@@ -119,6 +127,9 @@ impl AppState {
                     poll_interval: config.event_poll_interval,
                 };
                 let events = EventHub::start(pool.clone(), hub, keys.clone()).await?;
+                if config.boards_in_memory {
+                    boards = Some(Boards::start(events.clone()));
+                }
                 crate::service::scores::spawn_compactor(pool.clone());
                 if let Some(retention) = &config.retention {
                     spawn_retention(pool.clone(), retention.clone());
@@ -138,6 +149,7 @@ impl AppState {
                 enabled: config.one_call,
                 ..OneCallPaths::default()
             }),
+            boards: boards.unwrap_or_else(Boards::inert),
         })
     }
 }

@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// can be lost while a listener reconnects; this bounds the delay then).
     #[arg(long, env = "TTFD_EVENT_POLL_MS", default_value_t = 1000)]
     pub event_poll_ms: u64,
+    /// Keep the leaderboards in memory (positions, pages and `around` without SQL); false:
+    /// every leaderboard read takes the SQL path.
+    #[arg(long, env = "TTFD_BOARDS_IN_MEMORY", default_value_t = true, action = clap::ArgAction::Set)]
+    pub boards_in_memory: bool,
     /// Responses of leaderboard top pages kept in memory and served without running again
     /// (0: none).
     #[arg(long, env = "TTFD_CACHED_RESPONSES", default_value_t = 256)]
@@ -116,6 +120,7 @@ pub(super) async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         write_catalog: true,
         process: crate::state::Process::Server,
         one_call: true,
+        boards_in_memory: args.boards_in_memory,
     };
     let app = match AppState::start(db.pool.clone(), &config).await {
         Ok(app) => app,

@@ -3,6 +3,7 @@
 
 pub mod achievements;
 pub mod api_keys;
+pub mod boards;
 pub mod boosts;
 pub mod consumers;
 pub mod events;

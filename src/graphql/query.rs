@@ -12,11 +12,10 @@ use super::types::{
     UserRef,
 };
 use crate::db::achievements;
-use crate::db::leaderboard::{self, Board, Start};
+use crate::db::leaderboard::{Board, Start};
 use crate::domain::Rank;
 use crate::domain::access::Action;
 use crate::domain::cursor::LeaderboardCursor;
-use crate::domain::leaderboard::positions_from_head;
 use crate::error::AppError;
 use crate::service;
 
@@ -87,15 +86,12 @@ impl CoreQuery {
                 let user = service::users::find(state(ctx), &key)
                     .await?
                     .ok_or_else(service::users::not_found)?;
-                leaderboard::start_before(&state(ctx).read_pool, board, &user, i64::from(first / 2)).await?
+                service::leaderboard::start_before(state(ctx), board, &user, first as usize / 2).await?
             }
         };
-        let mut page = leaderboard::page(&state(ctx).read_pool, board, start, i64::from(first) + 1).await?;
-        let scores: Vec<i32> = page.rows.iter().map(|u| board.score(u)).collect();
-        let mut positions = positions_from_head(page.above, page.holding_first, &scores);
+        let mut page = service::leaderboard::page(state(ctx), board, start, first as usize + 1).await?;
         let has_next_page = page.rows.len() > first as usize;
         page.rows.truncate(first as usize);
-        positions.truncate(first as usize);
         // Per-user fields of the page load in one batch each, whatever the page size: the
         // loaders' time window alone would split a large page into several batches.
         let loaders = loaders(ctx)?;
@@ -118,41 +114,38 @@ impl CoreQuery {
             if matches!(start, Start::Top) && !selects(other_board) {
                 shown.note(ShownPage {
                     board,
-                    users: page.rows.iter().map(|u| (u.id, board.score(u))).collect(),
+                    users: page.rows.iter().map(|(u, score, _)| (u.id, *score)).collect(),
                     full: page.rows.len() == first as usize,
                 });
             } else {
                 shown.refuse();
             }
         }
-        let known = scores.iter().zip(&positions).map(|(s, p)| ((board, *s), *p));
+        let known = page.rows.iter().map(|(_, s, p)| ((board, *s), *p));
         loaders.positions.feed_many(known).await;
-        if board != Board::AllTime && selects("position") {
+        // The other board's positions, in one batch (unless the boards in memory answer).
+        if board != Board::AllTime && selects("position") && !state(ctx).boards.is_ready() {
             loaders
                 .positions
-                .load_many(page.rows.iter().map(|u| (Board::AllTime, u.xp)))
+                .load_many(page.rows.iter().map(|(u, _, _)| (Board::AllTime, u.xp)))
                 .await?;
         }
         if selects("achievements") {
             loaders
                 .achievements
-                .load_many(page.rows.iter().map(|u| u.id))
+                .load_many(page.rows.iter().map(|(u, _, _)| u.id))
                 .await?;
         }
         let edges: Vec<LeaderboardEdge> = page
             .rows
             .into_iter()
-            .zip(positions)
-            .map(|(user, position)| {
-                let score = board.score(&user);
-                LeaderboardEdge {
-                    cursor: LeaderboardCursor { score, id: user.id }.encode(board.name()),
-                    node: LeaderboardEntry {
-                        position: i32::try_from(position).unwrap_or(i32::MAX),
-                        xp: score,
-                        user: User(user),
-                    },
-                }
+            .map(|(user, score, position)| LeaderboardEdge {
+                cursor: LeaderboardCursor { score, id: user.id }.encode(board.name()),
+                node: LeaderboardEntry {
+                    position: i32::try_from(position).unwrap_or(i32::MAX),
+                    xp: score,
+                    user: User(user),
+                },
             })
             .collect();
         let end_cursor = edges.last().map(|e| e.cursor.clone());

@@ -20,12 +20,16 @@ use uuid::Uuid;
 
 use super::operation::{self, RequestKey};
 use super::request::Params;
+use crate::board::Boards;
 use crate::db::leaderboard::Board;
 use crate::events::{EventHub, LiveEvent, ProfileChange};
 use crate::graphql::shown::ShownPage;
 
 /// The most responses one process keeps by default; past it, the cache starts over.
 pub const DEFAULT_ENTRIES: usize = 256;
+
+/// The longest the cache waits for the boards in memory to take in a batch of events.
+const BOARDS_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Events after which every cached response is dropped: they change many accounts at once.
 const CHANGES_MANY: [&str; 3] = ["accounts_merged", "imported", "season_started"];
@@ -81,13 +85,15 @@ pub struct ResponseCache {
 }
 
 impl ResponseCache {
-    /// Starts following the events and account changes of `hub`.
-    pub fn start(hub: EventHub, capacity: usize) -> Arc<ResponseCache> {
+    /// Starts following the events and account changes of `hub`, after `boards`: pages are
+    /// read from them, so a response is dropped only once they hold the change (else a page
+    /// computed in between would be stored from the boards as they were).
+    pub fn start(hub: EventHub, boards: Arc<Boards>, capacity: usize) -> Arc<ResponseCache> {
         let cache = Arc::new(ResponseCache {
             capacity,
             ..ResponseCache::default()
         });
-        tokio::spawn(follow(Arc::downgrade(&cache), hub));
+        tokio::spawn(follow(Arc::downgrade(&cache), hub, boards));
         cache
     }
 
@@ -189,9 +195,14 @@ impl ResponseCache {
 }
 
 /// Follows the hub for as long as the cache lives.
-async fn follow(cache: std::sync::Weak<ResponseCache>, hub: EventHub) {
+async fn follow(cache: std::sync::Weak<ResponseCache>, hub: EventHub, boards: Arc<Boards>) {
     let (mut events, _) = hub.subscribe();
-    let mut profiles = hub.profile_changes();
+    // Account changes come through the boards when they follow, once they hold them.
+    let mut profiles = if boards.follows() {
+        boards.profile_changes()
+    } else {
+        hub.profile_changes()
+    };
     loop {
         tokio::select! {
             event = events.recv() => {
@@ -201,6 +212,10 @@ async fn follow(cache: std::sync::Weak<ResponseCache>, hub: EventHub) {
                         let mut batch = vec![first];
                         while let Ok(more) = events.try_recv() {
                             batch.push(more);
+                        }
+                        if let Some(last) = batch.last().filter(|_| boards.follows()) {
+                            // Not ready (loading) is fine too: pages then take the SQL path.
+                            boards.caught_up(last.row.cursor(), BOARDS_WAIT).await;
                         }
                         cache.events(&hub, &batch).await;
                     }

@@ -69,7 +69,7 @@ pub fn router(app: AppState, config: &HttpConfig) -> Router {
 pub fn router_with_shutdown(app: AppState, config: &HttpConfig, shutdown: watch::Receiver<bool>) -> Router {
     crate::metrics::install();
     let state = HttpState {
-        cache: cache::ResponseCache::start(app.events.clone(), config.cached_responses),
+        cache: cache::ResponseCache::start(app.events.clone(), app.boards.clone(), config.cached_responses),
         schema: crate::graphql::build(app.clone()),
         limits: Limits::new(config.limits.clone(), app.pool.clone()),
         app,

@@ -7,6 +7,7 @@ pub mod daily;
 pub mod events;
 pub mod idempotency;
 pub mod import;
+pub mod leaderboard;
 pub mod ledger;
 pub mod linking;
 pub mod merging;

@@ -15,8 +15,18 @@ pub async fn find(state: &AppState, key: &UserKey) -> AppResult<Option<UserRow>>
     users::find(&state.pool, key).await
 }
 
-/// A user with their all-time position (1 = best), read together.
+/// A user with their all-time position (1 = best): the position from the boards in memory,
+/// else read with the user in one statement.
 pub async fn find_with_position(state: &AppState, key: &UserKey) -> AppResult<Option<(UserRow, i64)>> {
+    if state.boards.is_ready() {
+        let Some(user) = users::find(&state.pool, key).await? else {
+            return Ok(None);
+        };
+        let board = crate::db::leaderboard::Board::AllTime;
+        if let Some(position) = super::leaderboard::position_in_memory(state, board, user.xp) {
+            return Ok(Some((user, position)));
+        }
+    }
     users::find_with_position(&state.pool, key).await
 }
 

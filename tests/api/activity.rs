@@ -388,6 +388,7 @@ async fn starting_a_season_freezes_standings_and_resets_season_xp() {
         json!({"position": 1, "xp": 500, "user": {"username": "u2"}})
     );
     assert_eq!(again["seasonStandings"].as_array().unwrap().len(), 3);
+    app.boards_settled().await;
     let board = app
         .ok(
             "{ leaderboard(scope: SEASON) { nodes { xp user { username } } } }",
@@ -441,6 +442,12 @@ async fn around_shows_the_entries_just_above_and_below_a_user() {
     .execute(&app.pool)
     .await
     .unwrap();
+    // Rows written by hand: every process's boards load again when told so.
+    sqlx::query("SELECT pg_notify('ttfd_profiles', 'all')")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    app.boards_settled().await;
     let q = "query($u: UserRef!, $s: LeaderboardScope) { leaderboard(first: 5, around: $u, scope: $s) { nodes { position user { username } } } }";
     let page = app.ok(q, json!({"u": {"telegramId": "110"}})).await;
     let names: Vec<(i64, &str)> = page["leaderboard"]["nodes"]

@@ -315,6 +315,35 @@ impl TestApp {
         }
     }
 
+    /// Waits until this process's boards in memory hold every event and account in the
+    /// database (at once when they are off): what a read right after a write needs, since the
+    /// boards follow the event stream.
+    pub async fn boards_settled(&self) {
+        self.settled().await;
+        let boards = &self.state.boards;
+        if !boards.follows() {
+            return;
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (newest, users): (Option<(i64, i64)>, i64) = sqlx::query_as(
+                "SELECT (SELECT (txid, seq) FROM cross_platform_events ORDER BY txid DESC, seq DESC LIMIT 1), \
+                     (SELECT count(*) FROM unified_users)",
+            )
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+            let applied = boards.applied();
+            let events_in = newest.is_none_or(|(txid, seq)| (applied.txid, applied.seq) >= (txid, seq));
+            let board = ttfd::db::leaderboard::Board::AllTime;
+            if events_in && boards.len(board) == Some(users as usize) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the boards stayed behind");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// The cursor of the newest event (from the history query).
     pub async fn last_cursor(&self) -> Option<String> {
         self.settled().await;

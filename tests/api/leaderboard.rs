@@ -19,6 +19,7 @@ async fn seed(app: &TestApp, scores: &[(&str, i64)]) {
             app.award(&tg, *xp).await;
         }
     }
+    app.boards_settled().await;
 }
 
 fn rows(data: &Value) -> Vec<(String, i64, i64)> {
@@ -89,11 +90,12 @@ async fn order_ties_and_pagination_across_a_tie() {
 async fn season_scope_ranks_by_season_xp_and_cursors_do_not_cross_boards() {
     let app = TestApp::start().await;
     seed(&app, &[("ann", 500), ("bob", 200)]).await;
-    // Season xp follows xp changes; make bob lead the season by lowering ann's.
-    sqlx::query("UPDATE unified_users SET current_season_xp = 50 WHERE username = 'ann'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    // A new season, in which bob leads.
+    app.ok("mutation { startSeason(name: \"Two\") { id } }", json!({}))
+        .await;
+    app.award("101", 200).await;
+    app.award("100", 50).await;
+    app.boards_settled().await;
     let season = app.ok(BOARD, json!({"first": 10, "scope": "SEASON"})).await;
     assert_eq!(
         rows(&season),
@@ -223,7 +225,13 @@ async fn check_ended_season(app: &TestApp) {
 
 #[tokio::test]
 async fn positions_from_score_counts_match_a_count_through_races_merges_and_seasons() {
-    let app = TestApp::start().await;
+    // The SQL path's counts (users are inserted behind the service's back, which the boards
+    // in memory do not follow; `boards.rs` compares those with this path).
+    let app = TestApp::start_with(ttfd::state::StateConfig {
+        boards_in_memory: false,
+        ..Default::default()
+    })
+    .await;
     // 60 users with scattered scores, on both sides of the 64, 4,096 and 262,144 bucket edges.
     let values: Vec<String> = (0..60)
         .map(|i: i64| {
@@ -425,7 +433,12 @@ async fn the_hot_reads_are_not_planned_per_request() {
         cached_responses: 0,
         ..Default::default()
     };
-    let app = TestApp::start_on(Default::default(), http, 1).await;
+    // The SQL path's plans: the boards in memory would answer instead.
+    let sql_path = ttfd::state::StateConfig {
+        boards_in_memory: false,
+        ..Default::default()
+    };
+    let app = TestApp::start_on(sql_path, http, 1).await;
     // Enough users that a plan's row estimates matter, as they do in production.
     sqlx::query(
         "INSERT INTO unified_users (id, telegram_id, username, display_name, primary_platform, xp, current_season_xp) \

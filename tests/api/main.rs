@@ -4,6 +4,7 @@ mod harness;
 
 mod access;
 mod activity;
+mod boards;
 mod costs;
 mod events;
 mod http_spec;

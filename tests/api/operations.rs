@@ -302,7 +302,12 @@ async fn leaderboard_reads_go_to_the_read_replica_when_configured() {
     .await
     .unwrap();
     let replica_url = crate::harness::url_of(&replica);
-    let (_server, base) = spawn_server(&app, &[("TTFD_READ_DATABASE_URL", &replica_url)]).await;
+    // The SQL path's reads (the boards in memory follow the primary, and read only rows).
+    let env = [
+        ("TTFD_READ_DATABASE_URL", replica_url.as_str()),
+        ("TTFD_BOARDS_IN_MEMORY", "false"),
+    ];
+    let (_server, base) = spawn_server(&app, &env).await;
     let body = post_to(
         &base,
         &app.admin,

@@ -108,8 +108,7 @@ impl User {
     }
     /// Position on the current season's leaderboard; ties share a position.
     async fn season_position(&self, ctx: &Context<'_>) -> Result<i32> {
-        let key = (Board::Season, self.0.current_season_xp);
-        let position = loaders(ctx)?.positions.load_one(key).await?.unwrap_or(1);
+        let position = position(ctx, Board::Season, self.0.current_season_xp).await?;
         Ok(i32::try_from(position).unwrap_or(i32::MAX))
     }
     /// How far into the current rank and how much is left to the next.
@@ -161,11 +160,19 @@ impl User {
     }
     /// All-time leaderboard position, 1 = most xp; ties share a position.
     async fn position(&self, ctx: &Context<'_>) -> Result<i32> {
-        let position = loaders(ctx)?
-            .positions
-            .load_one((Board::AllTime, self.0.xp))
-            .await?
-            .unwrap_or(1);
+        let position = position(ctx, Board::AllTime, self.0.xp).await?;
         Ok(i32::try_from(position).unwrap_or(i32::MAX))
     }
+}
+
+/// A score's position on a board: from the boards in memory, else batched by the loader.
+async fn position(ctx: &Context<'_>, board: Board, score: i32) -> Result<i64> {
+    if let Some(p) = crate::service::leaderboard::position_in_memory(state(ctx), board, score) {
+        return Ok(p);
+    }
+    Ok(loaders(ctx)?
+        .positions
+        .load_one((board, score))
+        .await?
+        .unwrap_or(1))
 }

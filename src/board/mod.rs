@@ -1,0 +1,356 @@
+//! The leaderboards in memory: each process keeps the all-time and current-season boards in
+//! order (`order.rs`), loaded from one snapshot and then kept current from the event stream
+//! subscribers get, so positions, pages and `around` cost no SQL but the rows they show.
+//!
+//! How it follows: it subscribes to the hub before it loads, so every change committed after
+//! the snapshot comes as an event. For each dispatched batch it reads the scores of the users
+//! the events name, by primary key, and moves them. A read gives the latest committed state,
+//! so a board converges on the database within one dispatch; the SQL path stays the reference.
+//! A season start empties the season board at once. A merge, an import, a lagging receiver or
+//! a burst of new accounts reloads; until a load is done, `ready` is false and reads take the
+//! SQL path. New accounts write no event: the account notifications (`ttfd_profiles`) bring
+//! them.
+
+pub mod order;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, watch};
+use uuid::Uuid;
+
+use crate::db::boards::{self, Scores};
+use crate::db::leaderboard::{Board, Start};
+use crate::domain::cursor::EventCursor;
+use crate::error::AppResult;
+use crate::events::{EventHub, LiveEvent, ProfileChange};
+use order::{Entry, OrderList};
+
+/// Events after which the boards load again: they move many accounts at once.
+const RELOADS: [&str; 2] = ["accounts_merged", "imported"];
+
+/// Events that change no score.
+const SCORE_NEUTRAL: [&str; 2] = ["coins_change", "account_linked"];
+
+#[derive(Default)]
+struct Lists {
+    all: OrderList,
+    season: OrderList,
+    /// Each user's scores as the lists hold them.
+    users: HashMap<Uuid, (i32, Option<i32>)>,
+}
+
+impl Lists {
+    fn load(rows: Vec<Scores>) -> Lists {
+        let mut users = HashMap::with_capacity(rows.len());
+        let (mut all, mut season) = (Vec::with_capacity(rows.len()), Vec::new());
+        for (id, xp, season_xp) in rows {
+            all.push(Entry { score: xp, id });
+            if let Some(score) = season_xp {
+                season.push(Entry { score, id });
+            }
+            users.insert(id, (xp, season_xp));
+        }
+        Lists {
+            all: OrderList::from_entries(all),
+            season: OrderList::from_entries(season),
+            users,
+        }
+    }
+
+    fn list(&self, board: Board) -> &OrderList {
+        match board {
+            Board::AllTime => &self.all,
+            Board::Season => &self.season,
+        }
+    }
+
+    /// Moves users to the scores read (users of `asked` not among them no longer exist).
+    fn set(&mut self, asked: &[Uuid], rows: &[Scores]) {
+        for id in asked {
+            if let Some((xp, season)) = self.users.remove(id) {
+                self.all.remove(&Entry { score: xp, id: *id });
+                if let Some(score) = season {
+                    self.season.remove(&Entry { score, id: *id });
+                }
+            }
+        }
+        for &(id, xp, season) in rows {
+            self.all.insert(Entry { score: xp, id });
+            if let Some(score) = season {
+                self.season.insert(Entry { score, id });
+            }
+            self.users.insert(id, (xp, season));
+        }
+    }
+
+    /// A new season: nobody is on its board until their first change in it.
+    fn new_season(&mut self) {
+        self.season = OrderList::default();
+        for scores in self.users.values_mut() {
+            scores.1 = None;
+        }
+    }
+}
+
+/// Where a page starts on a board, and its entries.
+pub struct BoardPage {
+    pub entries: Vec<Entry>,
+    /// Each entry's position (1 = best; ties share).
+    pub positions: Vec<i64>,
+}
+
+pub struct Boards {
+    /// Whether these boards load and follow at all.
+    follows: AtomicBool,
+    lists: RwLock<Lists>,
+    /// Loaded, and following: reads may use the lists.
+    ready: AtomicBool,
+    /// The last event whose changes the lists hold.
+    applied: watch::Sender<EventCursor>,
+    /// Account changes, passed on once the lists hold them.
+    profiles: broadcast::Sender<ProfileChange>,
+}
+
+impl Boards {
+    /// Boards that never load: every read takes the SQL path.
+    pub fn inert() -> Arc<Boards> {
+        Arc::new(Boards {
+            follows: AtomicBool::new(false),
+            lists: RwLock::default(),
+            ready: AtomicBool::new(false),
+            applied: watch::channel(EventCursor { txid: 0, seq: 0 }).0,
+            profiles: broadcast::channel(256).0,
+        })
+    }
+
+    /// Starts loading and following `hub` in the background.
+    pub fn start(hub: EventHub) -> Arc<Boards> {
+        let boards = Boards::inert();
+        boards.follows.store(true, Ordering::Release);
+        tokio::spawn(follow(Arc::downgrade(&boards), hub));
+        boards
+    }
+
+    pub fn follows(&self) -> bool {
+        self.follows.load(Ordering::Acquire)
+    }
+
+    /// Account changes (new accounts, new names), each once the lists hold it.
+    pub fn profile_changes(&self) -> broadcast::Receiver<ProfileChange> {
+        self.profiles.subscribe()
+    }
+
+    /// The last event whose changes the lists hold.
+    pub fn applied(&self) -> EventCursor {
+        *self.applied.borrow()
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// The lists, when they may be read.
+    fn read(&self) -> Option<std::sync::RwLockReadGuard<'_, Lists>> {
+        self.is_ready()
+            .then(|| self.lists.read().expect("boards"))
+            .filter(|_| self.is_ready())
+    }
+
+    /// Users on `board`, or `None` when the SQL path must answer.
+    pub fn len(&self, board: Board) -> Option<usize> {
+        self.read().map(|l| l.list(board).len())
+    }
+
+    /// The position of each score on `board` (1 = best; ties share).
+    pub fn positions(&self, board: Board, scores: &[i32]) -> Option<Vec<i64>> {
+        let lists = self.read()?;
+        let list = lists.list(board);
+        Some(scores.iter().map(|s| list.above(*s) as i64 + 1).collect())
+    }
+
+    /// Up to `n` entries from `start` on, with their positions.
+    pub fn page(&self, board: Board, start: Start, n: usize) -> Option<BoardPage> {
+        let lists = self.read()?;
+        let list = lists.list(board);
+        let from = match start {
+            Start::Top => 0,
+            Start::At(c) => list.rank(&Entry {
+                score: c.score,
+                id: c.id,
+            }),
+            // After a cursor: past its own entry too (one id more, in the same score).
+            Start::After(c) => match c.id.as_u128().checked_add(1) {
+                Some(next) => list.rank(&Entry {
+                    score: c.score,
+                    id: Uuid::from_u128(next),
+                }),
+                None => list.above(c.score.saturating_sub(1)),
+            },
+        };
+        let entries = list.range(from, n);
+        let positions = entries.iter().map(|e| list.above(e.score) as i64 + 1).collect();
+        Some(BoardPage { entries, positions })
+    }
+
+    /// Where a page centred on (`score`, `id`) starts: `n` entries before it, or the top.
+    pub fn start_before(&self, board: Board, score: i32, id: Uuid, n: usize) -> Option<Start> {
+        let lists = self.read()?;
+        let list = lists.list(board);
+        let rank = list.rank(&Entry { score, id });
+        Some(match rank.checked_sub(n) {
+            Some(from) => {
+                let e = list
+                    .range(from, 1)
+                    .first()
+                    .copied()
+                    .unwrap_or(Entry { score, id });
+                Start::At(crate::domain::cursor::LeaderboardCursor {
+                    score: e.score,
+                    id: e.id,
+                })
+            }
+            None => Start::Top,
+        })
+    }
+
+    /// Waits until the lists hold every change up to `cursor`, for at most `within`; false
+    /// when they do not by then (or are not ready).
+    pub async fn caught_up(&self, cursor: EventCursor, within: Duration) -> bool {
+        let mut applied = self.applied.subscribe();
+        let reached = tokio::time::timeout(within, applied.wait_for(|a| *a >= cursor)).await;
+        matches!(reached, Ok(Ok(_))) && self.is_ready()
+    }
+
+    /// Bytes the lists hold (entries and the per-user scores), for the metrics.
+    pub fn bytes(&self) -> usize {
+        let lists = self.lists.read().expect("boards");
+        let per_user = size_of::<(Uuid, (i32, Option<i32>))>() + 1;
+        lists.all.bytes() + lists.season.bytes() + lists.users.capacity() * per_user
+    }
+
+    async fn load(&self, hub: &EventHub) -> AppResult<()> {
+        self.ready.store(false, Ordering::Release);
+        let started = Instant::now();
+        // The hub's head before the snapshot: every event up to it is in the snapshot.
+        let head = hub.head();
+        let rows = boards::all(&hub.pool).await?;
+        let users = rows.len();
+        let lists = Lists::load(rows);
+        *self.lists.write().expect("boards") = lists;
+        self.applied.send_if_modified(|a| {
+            let moved = head > *a;
+            *a = (*a).max(head);
+            moved
+        });
+        self.ready.store(true, Ordering::Release);
+        tracing::info!(
+            users,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "leaderboards loaded"
+        );
+        Ok(())
+    }
+
+    /// Applies a dispatched batch.
+    async fn events(&self, hub: &EventHub, batch: &[Arc<LiveEvent>]) -> AppResult<()> {
+        let types = || batch.iter().map(|e| e.row.event_type.as_str());
+        if types().any(|t| RELOADS.contains(&t)) {
+            self.load(hub).await?;
+        } else {
+            if types().any(|t| t == "season_started") {
+                self.lists.write().expect("boards").new_season();
+            }
+            let mut ids: Vec<Uuid> = batch
+                .iter()
+                .filter(|e| !SCORE_NEUTRAL.contains(&e.row.event_type.as_str()))
+                .map(|e| e.row.user_id)
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            self.users(hub, &ids).await?;
+        }
+        if let Some(last) = batch.last() {
+            let cursor = last.row.cursor();
+            self.applied.send_if_modified(|a| {
+                let moved = cursor > *a;
+                *a = (*a).max(cursor);
+                moved
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads `ids`' scores and moves them.
+    async fn users(&self, hub: &EventHub, ids: &[Uuid]) -> AppResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let rows = boards::of(&hub.pool, ids).await?;
+        self.lists.write().expect("boards").set(ids, &rows);
+        Ok(())
+    }
+}
+
+/// Loads, then follows the hub for as long as the boards live. A failed read leaves the
+/// boards not ready until a load succeeds.
+async fn follow(boards: Weak<Boards>, hub: EventHub) {
+    let (mut events, _) = hub.subscribe();
+    let mut profiles = hub.profile_changes();
+    let mut stale = true;
+    loop {
+        let Some(b) = boards.upgrade() else { return };
+        if stale {
+            // Account changes heard before the load are in its snapshot.
+            while profiles.try_recv().is_ok() {}
+            match b.load(&hub).await {
+                Ok(()) => stale = false,
+                Err(e) => {
+                    if hub.pool.is_closed() {
+                        return;
+                    }
+                    tracing::warn!(error = ?e, "cannot load the leaderboards; reads take the SQL path");
+                    drop(b);
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            }
+        }
+        drop(b);
+        let outcome = tokio::select! {
+            event = events.recv() => match event {
+                Ok(first) => {
+                    let mut batch = vec![first];
+                    while let Ok(more) = events.try_recv() {
+                        batch.push(more);
+                    }
+                    let Some(b) = boards.upgrade() else { return };
+                    b.events(&hub, &batch).await
+                }
+                Err(RecvError::Lagged(_)) => Err(crate::error::AppError::internal("lagged")),
+                Err(RecvError::Closed) => return,
+            },
+            change = profiles.recv() => match change {
+                Ok(ProfileChange::One(user)) => {
+                    let Some(b) = boards.upgrade() else { return };
+                    let moved = b.users(&hub, &[user]).await;
+                    let _ = b.profiles.send(ProfileChange::One(user));
+                    moved
+                }
+                Ok(ProfileChange::All) | Err(RecvError::Lagged(_)) => Err(crate::error::AppError::internal("lagged")),
+                Err(RecvError::Closed) => return,
+            },
+        };
+        if let Err(e) = outcome {
+            tracing::debug!(error = ?e, "the leaderboards load again");
+            stale = true;
+            if let Some(b) = boards.upgrade() {
+                b.ready.store(false, Ordering::Release);
+                let _ = b.profiles.send(ProfileChange::All);
+            }
+        }
+    }
+}

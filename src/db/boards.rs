@@ -1,0 +1,25 @@
+//! What the in-memory boards (`crate::board`) read: every user's scores in one snapshot, and
+//! some users' scores by primary key. The season score is `None` for a user not on the current
+//! season's board (no change since it started), as the SQL path's `season_id` test has it.
+
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+use crate::error::AppResult;
+
+/// A user's all-time score and, when on the current season's board, the season's.
+pub type Scores = (Uuid, i32, Option<i32>);
+
+const SELECT: &str = "SELECT id, xp, CASE WHEN season_id = (SELECT id FROM seasons WHERE ended_at IS NULL) \
+     THEN current_season_xp END FROM unified_users";
+
+/// Every user, in one statement (one snapshot).
+pub async fn all(ex: impl PgExecutor<'_>) -> AppResult<Vec<Scores>> {
+    Ok(sqlx::query_as(SELECT).fetch_all(ex).await?)
+}
+
+/// The users of `ids` that exist.
+pub async fn of(ex: impl PgExecutor<'_>, ids: &[Uuid]) -> AppResult<Vec<Scores>> {
+    let sql = format!("{SELECT} WHERE id = ANY($1)");
+    Ok(sqlx::query_as(&sql).bind(ids).fetch_all(ex).await?)
+}

@@ -1,0 +1,160 @@
+//! The boards in memory against the SQL path they replace: after a random concurrent workload
+//! over two server processes (awards, losses, new accounts, merges, a season start, reverts),
+//! every user's positions, every `around` window and the first pages read from each process's
+//! boards equal what a server reading only SQL answers.
+
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use serde_json::Value;
+
+use crate::harness::{TestApp, post_to, spawn_server};
+
+/// Everything the boards answer, from the server at `base`: each user's two positions, their
+/// `around` windows on both boards, and both boards' first page.
+async fn answers(base: &str, key: &str, users: &[String]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for scope in ["ALL_TIME", "SEASON"] {
+        let q = format!(
+            "{{ leaderboard(first: 100, scope: {scope}) {{ edges {{ cursor node {{ position xp user {{ id }} }} }} pageInfo {{ hasNextPage }} }} }}"
+        );
+        out.push(post_to(base, key, &q).await);
+    }
+    for id in users {
+        let q = format!(
+            "{{ user(ref: {{id: \"{id}\"}}) {{ position seasonPosition }}
+               a: leaderboard(first: 5, around: {{id: \"{id}\"}}) {{ nodes {{ position xp user {{ id }} }} }}
+               s: leaderboard(first: 4, around: {{id: \"{id}\"}}, scope: SEASON) {{ nodes {{ position xp user {{ id }} }} }} }}"
+        );
+        out.push(post_to(base, key, &q).await);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn boards_in_memory_answer_what_the_sql_path_does_after_races_over_two_processes() {
+    let app = TestApp::start().await;
+    let (_other, other) = spawn_server(&app, &[]).await;
+    let (_sql, sql) = spawn_server(&app, &[("TTFD_BOARDS_IN_MEMORY", "false")]).await;
+    let bases = [app.base.clone(), other.clone()];
+    let key = app.admin.clone();
+    let run = |n: usize, query: String| {
+        let (base, key) = (bases[n % 2].clone(), key.clone());
+        async move { post_to(&base, &key, &query).await }
+    };
+    // A seeded mix, so a failure replays.
+    let mut x: u64 = 7;
+    let mut next = move |m: u64| {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 33) % m
+    };
+    for i in 0..40 {
+        app.telegram_user(&(1000 + i).to_string(), &format!("u{i}")).await;
+    }
+    let award = |t: u64, d: i64| {
+        format!("mutation {{ awardXp(user: {{telegramId: \"{t}\"}}, delta: {d}) {{ xp }} }}")
+    };
+    let mut work: Vec<String> = (0..300)
+        .map(|_| {
+            let (t, d) = (1000 + next(45), next(400) as i64 - 120);
+            award(t, if d == 0 { 1 } else { d })
+        })
+        .collect();
+    // New accounts (awards to users 1040-1044 before they exist are refused).
+    for i in 40..45 {
+        work.push(format!(
+            "mutation {{ upsertUser(input: {{platform: TELEGRAM, externalId: \"{}\", username: \"u{i}\"}}) {{ id }} }}",
+            1000 + i
+        ));
+    }
+    for i in 0..4 {
+        work.push(format!(
+            "mutation {{ upsertUser(input: {{platform: DISCORD, externalId: \"{}\", username: \"d{i}\"}}) {{ id }} }}",
+            5000 + i
+        ));
+        work.push(format!(
+            "mutation {{ awardXp(user: {{discordId: \"{}\"}}, delta: {}) {{ xp }} }}",
+            5000 + i,
+            50 + 30 * i
+        ));
+    }
+    join_all(work.into_iter().enumerate().map(|(n, q)| run(n, q))).await;
+    // Merges, reverts and more awards, concurrently.
+    let recent: Vec<String> = sqlx::query_scalar(
+        "SELECT id::text FROM cross_platform_events WHERE event_type = 'xp_change' ORDER BY txid DESC LIMIT 20",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let mut mixed: Vec<String> = (0..4)
+        .map(|i| {
+            format!(
+                "mutation {{ mergeUsers(into: {{telegramId: \"{}\"}}, from: {{discordId: \"{}\"}}) {{ xp }} }}",
+                1000 + i,
+                5000 + i
+            )
+        })
+        .collect();
+    mixed.extend(
+        recent
+            .iter()
+            .map(|e| format!("mutation {{ revertEvent(eventId: \"{e}\") {{ delta }} }}")),
+    );
+    mixed.extend((0..100).map(|_| award(1000 + next(40), next(300) as i64 - 80)));
+    join_all(mixed.into_iter().enumerate().map(|(n, q)| run(n, q))).await;
+    // A season start inside awards, then more awards in the new season.
+    let season = run(1, "mutation { startSeason(name: \"Two\") { id } }".into());
+    let during = join_all((0..60).map(|n| run(n, award(1000 + next(40), 5 + next(90) as i64))));
+    tokio::join!(season, during);
+    join_all((0..60).map(|n| run(n, award(1000 + next(40), next(200) as i64 - 50)))).await;
+
+    let users: Vec<String> = sqlx::query_scalar("SELECT id::text FROM unified_users ORDER BY id")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        users.len(),
+        45,
+        "45 telegram accounts; the four discord ones merged away"
+    );
+    app.settled().await;
+    let reference = answers(&sql, &key, &users).await;
+    assert!(
+        reference[0]["data"]["leaderboard"]["edges"]
+            .as_array()
+            .unwrap()
+            .len()
+            == 45,
+        "{}",
+        reference[0]
+    );
+    // Each process's boards converge on the reference within one dispatch; allow generously.
+    for base in [&app.base, &other] {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let got = answers(base, &key, &users).await;
+            if got == reference {
+                break;
+            }
+            if Instant::now() > deadline {
+                let first = got.iter().zip(&reference).find(|(g, r)| g != r).unwrap();
+                panic!(
+                    "{base} answers\n{}\nwhere the SQL path answers\n{}",
+                    first.0, first.1
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    // The answers came from the boards: both processes had them loaded.
+    assert!(app.state.boards.is_ready());
+    let metrics = reqwest::get(format!("{other}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(crate::harness::metric(&metrics, "ttfd_boards_ready"), 1.0);
+}
