@@ -40,6 +40,7 @@ DECLARE
     applied int;
     new_rank int;
     source text;
+    last_event jsonb;
     result jsonb;
 BEGIN
     -- The season lock of `seasons::hold` ("ttfdseas").
@@ -121,7 +122,8 @@ BEGIN
         VALUES (p_event_ids[1], u.id, 'xp_change', source,
             jsonb_build_object('delta', applied, 'xp', new_xp, 'previousXp', u.xp,
                 'reason', p_reason, 'multiplier', '1.0'::jsonb),
-            p_api_key);
+            p_api_key)
+        RETURNING jsonb_build_object('txid', txid, 'seq', seq) INTO last_event;
     END IF;
     IF p_activity IS NOT NULL THEN
         INSERT INTO cross_platform_events (id, user_id, event_type, source_platform, data, api_key_id)
@@ -129,12 +131,14 @@ BEGIN
             p_data || jsonb_build_object('xp', applied)
                 || CASE WHEN p_cooldown_ms IS NULL THEN '{}'::jsonb
                     ELSE jsonb_build_object('cooldown', NOT earns) END,
-            p_api_key);
+            p_api_key)
+        RETURNING jsonb_build_object('txid', txid, 'seq', seq) INTO last_event;
     END IF;
     -- The shape of the service's `XpChange`, which a retry is answered with.
     result := jsonb_build_object('user_id', u.id, 'delta', applied, 'xp', new_xp, 'coins', u.coins,
         'old_rank_id', u.rank_id, 'new_rank_id', new_rank, 'reward_coins', 0,
-        'ranks_crossed', '[]'::jsonb, 'achievements_unlocked', '[]'::jsonb);
+        'ranks_crossed', '[]'::jsonb, 'achievements_unlocked', '[]'::jsonb,
+        'event_cursor', last_event);
     IF p_key IS NOT NULL THEN
         INSERT INTO idempotency_keys (scope, key, operation, fingerprint, response)
         VALUES (p_scope, p_key, p_operation, p_fingerprint, result);

@@ -109,6 +109,8 @@ pub struct Boards {
     lists: RwLock<Lists>,
     /// Loaded, and following: reads may use the lists.
     ready: AtomicBool,
+    /// Loaded at least once (readiness: a reload later does not take the process out).
+    loaded: AtomicBool,
     /// The last event whose changes the lists hold.
     applied: watch::Sender<EventCursor>,
     /// Account changes, passed on once the lists hold them.
@@ -122,6 +124,7 @@ impl Boards {
             follows: AtomicBool::new(false),
             lists: RwLock::default(),
             ready: AtomicBool::new(false),
+            loaded: AtomicBool::new(false),
             applied: watch::channel(EventCursor { txid: 0, seq: 0 }).0,
             profiles: broadcast::channel(256).0,
         })
@@ -147,6 +150,12 @@ impl Boards {
     /// The last event whose changes the lists hold.
     pub fn applied(&self) -> EventCursor {
         *self.applied.borrow()
+    }
+
+    /// Whether the process may take traffic as far as the boards go: loaded once, or not
+    /// kept at all.
+    pub fn started(&self) -> bool {
+        !self.follows() || self.loaded.load(Ordering::Acquire)
     }
 
     pub fn is_ready(&self) -> bool {
@@ -247,6 +256,7 @@ impl Boards {
             moved
         });
         self.ready.store(true, Ordering::Release);
+        self.loaded.store(true, Ordering::Release);
         tracing::info!(
             users,
             elapsed_ms = started.elapsed().as_millis() as u64,

@@ -55,6 +55,17 @@ pub async fn append(
         .collect())
 }
 
+/// The last event the current transaction wrote, if any.
+pub async fn last_of_transaction(tx: &mut PgConnection) -> AppResult<Option<EventCursor>> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT txid, seq FROM cross_platform_events \
+         WHERE txid = pg_current_xact_id()::text::bigint ORDER BY seq DESC LIMIT 1",
+    )
+    .fetch_optional(tx)
+    .await?;
+    Ok(row.map(|(txid, seq)| EventCursor { txid, seq }))
+}
+
 #[derive(sqlx::FromRow, Clone, Debug)]
 pub struct EventRow {
     pub id: Uuid,

@@ -26,6 +26,24 @@ pub fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
     ctx.data::<Loaders>()
 }
 
+/// Whether this request's leaderboard reads may use the boards in memory. With
+/// `consistent_after` (an event cursor, as a mutation's `eventCursor`), it first waits for
+/// them to hold that event, at most `consistent_after_wait_ms`; past it, or without boards,
+/// the request reads by SQL, which is always current.
+pub async fn boards_usable(ctx: &Context<'_>, consistent_after: Option<&str>) -> Result<bool> {
+    use std::sync::atomic::Ordering;
+    let loaders = loaders(ctx)?;
+    if let Some(raw) = consistent_after {
+        let cursor = crate::domain::cursor::EventCursor::decode(raw)
+            .ok_or_else(|| AppError::invalid("consistentAfter is not an event cursor"))?;
+        let wait = std::time::Duration::from_millis(super::limits::LIMITS.consistent_after_wait_ms);
+        if !state(ctx).boards.caught_up(cursor, wait).await {
+            loaders.sql_only.store(true, Ordering::Relaxed);
+        }
+    }
+    Ok(!loaders.sql_only.load(Ordering::Relaxed))
+}
+
 pub(super) fn rank_by_id(ctx: &Context<'_>, id: i32) -> Result<Rank> {
     Ok(state(ctx)
         .ranks

@@ -63,6 +63,9 @@ pub struct GraphqlLimits {
     pub pending_events: PageSize,
     /// `consumers`.
     pub consumers: PageSize,
+    /// The longest a read with `consistentAfter` waits for the boards in memory to hold that
+    /// event, in milliseconds; past it, the read takes the SQL path.
+    pub consistent_after_wait_ms: u64,
 }
 
 pub const LIMITS: GraphqlLimits = GraphqlLimits {
@@ -79,6 +82,7 @@ pub const LIMITS: GraphqlLimits = GraphqlLimits {
     boosts: PageSize::new(100, 500),
     pending_events: PageSize::new(100, 1000),
     consumers: PageSize::new(100, 1000),
+    consistent_after_wait_ms: 1000,
 };
 
 impl GraphqlLimits {
@@ -109,6 +113,10 @@ impl GraphqlLimits {
                 thousands(size.max as usize)
             )
         }));
+        rows.push(format!(
+            "| `consistentAfter` wait for the boards in memory | {} ms, then the SQL path | |",
+            thousands(self.consistent_after_wait_ms as usize)
+        ));
         rows
     }
 }

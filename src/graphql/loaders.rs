@@ -16,6 +16,9 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 pub struct Loaders {
+    /// Set by a `consistentAfter` the boards in memory did not reach in time: this request's
+    /// leaderboard reads take the SQL path.
+    pub sql_only: std::sync::atomic::AtomicBool,
     pub users: DataLoader<UserLoader, HashMapCache>,
     pub positions: DataLoader<PositionLoader, HashMapCache>,
     pub achievements: DataLoader<AchievementLoader, HashMapCache>,
@@ -25,6 +28,7 @@ impl Loaders {
     pub fn new(app: &AppState) -> Loaders {
         let pool = &app.pool;
         Loaders {
+            sql_only: std::sync::atomic::AtomicBool::new(false),
             users: DataLoader::with_cache(UserLoader(pool.clone()), tokio::spawn, HashMapCache::default()),
             positions: DataLoader::with_cache(
                 PositionLoader(app.read_pool.clone()),

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Object, Result};
 
-use super::context::{actor, loaders, state};
+use super::context::{actor, boards_usable, loaders, state};
 use super::limits;
 use super::shown::{ShownPage, ShownPages};
 use super::types::{
@@ -29,14 +29,20 @@ impl CoreQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(name = "ref")] user_ref: UserRef,
+        #[graphql(
+            desc = "An event cursor (a mutation's `eventCursor`): the positions read include that change."
+        )]
+        consistent_after: Option<String>,
     ) -> Result<Option<User>> {
         let key = user_ref.key()?;
         actor(ctx).authorize(&Action::Lookup(&key))?;
+        let memory = boards_usable(ctx, consistent_after.as_deref()).await?;
         // A profile usually shows the position: read it with the user, in one statement.
         if !ctx.look_ahead().field("position").exists() {
             return Ok(service::users::find(state(ctx), &key).await?.map(User));
         }
-        let Some((user, position)) = service::users::find_with_position(state(ctx), &key).await? else {
+        let Some((user, position)) = service::users::find_with_position(state(ctx), &key, memory).await?
+        else {
             return Ok(None);
         };
         loaders(ctx)?
@@ -64,7 +70,12 @@ impl CoreQuery {
             desc = "Centre the page on this user: the entries just above and below them (instead of `after`)."
         )]
         around: Option<UserRef>,
+        #[graphql(
+            desc = "An event cursor (a mutation's `eventCursor`): the page read includes that change."
+        )]
+        consistent_after: Option<String>,
     ) -> Result<LeaderboardConnection> {
+        let memory = boards_usable(ctx, consistent_after.as_deref()).await?;
         let first = limits::LIMITS.leaderboard.take("first", first)? as i32;
         let scope = scope.unwrap_or(LeaderboardScope::AllTime);
         let board = Board::from(scope);
@@ -86,10 +97,12 @@ impl CoreQuery {
                 let user = service::users::find(state(ctx), &key)
                     .await?
                     .ok_or_else(service::users::not_found)?;
-                service::leaderboard::start_before(state(ctx), board, &user, first as usize / 2).await?
+                service::leaderboard::start_before(state(ctx), board, &user, first as usize / 2, memory)
+                    .await?
             }
         };
-        let mut page = service::leaderboard::page(state(ctx), board, start, first as usize + 1).await?;
+        let mut page =
+            service::leaderboard::page(state(ctx), board, start, first as usize + 1, memory).await?;
         let has_next_page = page.rows.len() > first as usize;
         page.rows.truncate(first as usize);
         // Per-user fields of the page load in one batch each, whatever the page size: the
@@ -124,7 +137,7 @@ impl CoreQuery {
         let known = page.rows.iter().map(|(_, s, p)| ((board, *s), *p));
         loaders.positions.feed_many(known).await;
         // The other board's positions, in one batch (unless the boards in memory answer).
-        if board != Board::AllTime && selects("position") && !state(ctx).boards.is_ready() {
+        if board != Board::AllTime && selects("position") && !(memory && state(ctx).boards.is_ready()) {
             loaders
                 .positions
                 .load_many(page.rows.iter().map(|(u, _, _)| (Board::AllTime, u.xp)))

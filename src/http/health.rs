@@ -11,8 +11,8 @@ use serde_json::json;
 
 use super::HttpState;
 
-/// Ready when the database answers, its migrations are this binary's, and the event listener
-/// is connected; 503 with the failing checks otherwise.
+/// Ready when the database answers, its migrations are this binary's, the event listener is
+/// connected and the boards in memory have loaded; 503 with the failing checks otherwise.
 pub async fn ready(State(state): State<HttpState>) -> Response {
     let pool = &state.app.pool;
     let latest = crate::db::MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
@@ -27,14 +27,14 @@ pub async fn ready(State(state): State<HttpState>) -> Response {
         _ => (false, false),
     };
     let listener = state.app.events.stats.listening.load(Ordering::Relaxed);
-    let ready = database && migrations && listener;
+    let boards = state.app.boards.started();
+    let ready = database && migrations && listener && boards;
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body =
-        json!({ "ready": ready, "database": database, "migrations": migrations, "eventListener": listener });
+    let body = json!({ "ready": ready, "database": database, "migrations": migrations, "eventListener": listener, "boards": boards });
     (status, Json(body)).into_response()
 }
 

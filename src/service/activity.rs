@@ -169,5 +169,5 @@ async fn counted(
     };
     events::append(tx, actor.key_id(), &[event]).await?;
     let unlocks = super::achievements::unlock_earned(tx, state, actor, source, applied.user).await?;
-    Ok(change.with_unlocks(unlocks))
+    change.with_unlocks(unlocks).with_cursor(tx).await
 }

@@ -17,9 +17,9 @@ pub struct Page {
     pub rows: Vec<(UserRow, i32, i64)>,
 }
 
-/// Up to `n` entries from `start` on.
-pub async fn page(state: &AppState, board: Board, start: Start, n: usize) -> AppResult<Page> {
-    if let Some(mem) = state.boards.page(board, start, n) {
+/// Up to `n` entries from `start` on (`memory`: the boards in memory may answer).
+pub async fn page(state: &AppState, board: Board, start: Start, n: usize, memory: bool) -> AppResult<Page> {
+    if let Some(mem) = state.boards.page(board, start, n).filter(|_| memory) {
         let ids: Vec<Uuid> = mem.entries.iter().map(|e| e.id).collect();
         let mut by_id: HashMap<Uuid, UserRow> = users::by_ids(&state.read_pool, &ids)
             .await?
@@ -50,8 +50,17 @@ pub async fn page(state: &AppState, board: Board, start: Start, n: usize) -> App
 }
 
 /// Where a page centred on `user` starts: `n` entries before them, or the top.
-pub async fn start_before(state: &AppState, board: Board, user: &UserRow, n: usize) -> AppResult<Start> {
-    match state.boards.start_before(board, board.score(user), user.id, n) {
+pub async fn start_before(
+    state: &AppState,
+    board: Board,
+    user: &UserRow,
+    n: usize,
+    memory: bool,
+) -> AppResult<Start> {
+    let in_memory = memory
+        .then(|| state.boards.start_before(board, board.score(user), user.id, n))
+        .flatten();
+    match in_memory {
         Some(start) => Ok(start),
         None => leaderboard::start_before(&state.read_pool, board, user, n as i64).await,
     }

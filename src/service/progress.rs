@@ -40,6 +40,10 @@ pub struct XpChange {
     /// The achievements the transaction unlocked, with their rewards.
     #[serde(default)]
     pub achievements_unlocked: Vec<Unlocked>,
+    /// The last event the transaction wrote (none when it wrote none): a read passed it as
+    /// `consistentAfter` sees the change.
+    #[serde(default)]
+    pub event_cursor: Option<crate::domain::cursor::EventCursor>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +74,14 @@ impl XpChange {
             reward_coins: 0,
             ranks_crossed: Vec::new(),
             achievements_unlocked: Vec::new(),
+            event_cursor: None,
         }
+    }
+
+    /// The change with the cursor of the last event its transaction wrote.
+    pub async fn with_cursor(mut self, tx: &mut PgConnection) -> AppResult<XpChange> {
+        self.event_cursor = events::last_of_transaction(tx).await?;
+        Ok(self)
     }
 
     /// The change, then what unlocking achievements added to the same transaction.
@@ -234,7 +245,7 @@ pub async fn award_xp(state: &AppState, actor: &Actor, request: &DeltaRequest) -
         let source = actor.source(key, &user);
         let applied = gain_xp(tx, state, actor, source, &user, delta, request.note()).await?;
         let unlocks = super::achievements::unlock_earned(tx, state, actor, source, applied.user).await?;
-        Ok(applied.change.with_unlocks(unlocks))
+        applied.change.with_unlocks(unlocks).with_cursor(tx).await
     })
     .await
 }
@@ -294,6 +305,7 @@ pub async fn apply_xp(
             })
             .collect(),
         achievements_unlocked: Vec::new(),
+        event_cursor: None,
     };
     Ok(XpApplied {
         change,

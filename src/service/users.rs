@@ -15,10 +15,14 @@ pub async fn find(state: &AppState, key: &UserKey) -> AppResult<Option<UserRow>>
     users::find(&state.pool, key).await
 }
 
-/// A user with their all-time position (1 = best): the position from the boards in memory,
-/// else read with the user in one statement.
-pub async fn find_with_position(state: &AppState, key: &UserKey) -> AppResult<Option<(UserRow, i64)>> {
-    if state.boards.is_ready() {
+/// A user with their all-time position (1 = best): the position from the boards in memory
+/// (when `memory` allows), else read with the user in one statement.
+pub async fn find_with_position(
+    state: &AppState,
+    key: &UserKey,
+    memory: bool,
+) -> AppResult<Option<(UserRow, i64)>> {
+    if memory && state.boards.is_ready() {
         let Some(user) = users::find(&state.pool, key).await? else {
             return Ok(None);
         };

@@ -158,3 +158,42 @@ async fn boards_in_memory_answer_what_the_sql_path_does_after_races_over_two_pro
         .unwrap();
     assert_eq!(crate::harness::metric(&metrics, "ttfd_boards_ready"), 1.0);
 }
+
+/// A read that passes a mutation's `eventCursor` as `consistentAfter` sees the change, also on
+/// another process, and even when the boards in memory would otherwise answer from just before
+/// it: awards that each take the lead, read back at once through the other server.
+#[tokio::test]
+async fn a_read_with_consistent_after_sees_the_mutation_it_names() {
+    let app = TestApp::start().await;
+    let (_other, other) = spawn_server(&app, &[]).await;
+    for t in ["1", "2"] {
+        app.telegram_user(t, &format!("u{t}")).await;
+    }
+    let award =
+        "mutation($t: String!, $d: Int!) { awardXp(user: {telegramId: $t}, delta: $d) { xp eventCursor } }";
+    let read = "query($c: String, $t: String!) {
+        leaderboard(first: 1, consistentAfter: $c) { nodes { xp user { username } } }
+        user(ref: {telegramId: $t}, consistentAfter: $c) { position } }";
+    let mut xp = [0i64; 2];
+    for round in 0..20 {
+        let i = round % 2;
+        let (t, delta) = ((i + 1).to_string(), xp[1 - i] - xp[i] + 1);
+        let change = app.ok(award, serde_json::json!({"t": t, "d": delta})).await["awardXp"].clone();
+        xp[i] = change["xp"].as_i64().unwrap();
+        let cursor = change["eventCursor"].as_str().unwrap();
+        let body =
+            crate::harness::post_to_with(&other, &app.admin, read, serde_json::json!({"c": cursor, "t": t}))
+                .await;
+        let top = &body["data"]["leaderboard"]["nodes"][0];
+        assert_eq!(top["user"]["username"], format!("u{t}"), "round {round}: {body}");
+        assert_eq!(top["xp"], xp[i], "round {round}");
+        assert_eq!(body["data"]["user"]["position"], 1, "round {round}");
+    }
+    let bad = app
+        .err_code(
+            "{ leaderboard(consistentAfter: \"nope\") { nodes { xp } } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(bad, "INVALID_INPUT");
+}

@@ -556,6 +556,19 @@ pub fn python_subscriber_with_key(
 }
 
 /// POSTs a GraphQL request with `key` to the server process at `base` and returns the body.
+pub async fn post_to_with(base: &str, key: &str, query: &str, variables: Value) -> Value {
+    reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .bearer_auth(key)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 pub async fn post_to(base: &str, key: &str, query: &str) -> Value {
     reqwest::Client::new()
         .post(format!("{base}/graphql"))

@@ -32,7 +32,7 @@ async fn readyz_follows_the_database_away_and_back() {
     let ready = wait_for_status(&http, &format!("{}/readyz", app.base), 200).await;
     assert_eq!(
         ready,
-        json!({"ready": true, "database": true, "migrations": true, "eventListener": true})
+        json!({"ready": true, "database": true, "migrations": true, "eventListener": true, "boards": true})
     );
     assert_eq!(
         http.get(format!("{}/healthz", app.base))

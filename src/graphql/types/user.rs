@@ -167,7 +167,11 @@ impl User {
 
 /// A score's position on a board: from the boards in memory, else batched by the loader.
 async fn position(ctx: &Context<'_>, board: Board, score: i32) -> Result<i64> {
-    if let Some(p) = crate::service::leaderboard::position_in_memory(state(ctx), board, score) {
+    let memory = crate::graphql::context::boards_usable(ctx, None).await?;
+    let in_memory = memory
+        .then(|| crate::service::leaderboard::position_in_memory(state(ctx), board, score))
+        .flatten();
+    if let Some(p) = in_memory {
         return Ok(p);
     }
     Ok(loaders(ctx)?

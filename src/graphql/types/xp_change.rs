@@ -58,6 +58,11 @@ impl XpChange {
             .map(AchievementReward)
             .collect()
     }
+    /// The cursor of the last event the mutation wrote (null when it wrote none). Pass it as
+    /// `consistentAfter` to a leaderboard or user read to see this change there.
+    async fn event_cursor(&self) -> Option<String> {
+        self.0.event_cursor.map(|c| c.encode())
+    }
 }
 
 /// A rank crossed and the coins it paid (0 when it was paid before).
