@@ -16,6 +16,7 @@ use super::{Histogram, bench_key, ms, revoke_key, rss_kib, start_server};
 use crate::db::api_keys::ApiKey;
 use crate::db::leaderboard::{self, Board, Start};
 use crate::domain::access::Role;
+use crate::domain::cursor::LeaderboardCursor;
 use crate::domain::{ExternalId, Platform, UserKey};
 use crate::service::Actor;
 use crate::service::activity::Kind;
@@ -33,6 +34,21 @@ pub enum Op {
     Message,
     /// `User.position` of the user in last place, one client.
     Position,
+    /// `leaderboard(first: 10, after:)` from the 50,000th entry.
+    Deep,
+    /// `leaderboard(first: 10, around:)` random users.
+    Around,
+}
+
+/// How deep the `deep` operation's page starts.
+const DEEP: i64 = 50_000;
+
+/// The fixed targets of some operations.
+struct Targets {
+    /// The Telegram id of the user in last place.
+    last: String,
+    /// The entry `DEEP` places down the all-time board.
+    deep: LeaderboardCursor,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -55,7 +71,7 @@ pub struct ApiBench {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "leaderboard,user,award,message,position"
+        default_value = "leaderboard,user,award,message,position,deep,around"
     )]
     pub ops: Vec<Op>,
 }
@@ -68,6 +84,8 @@ impl Op {
             Op::Award => "awardXp",
             Op::Message => "recordMessage",
             Op::Position => "User.position, last of all",
+            Op::Deep => "leaderboard 50,000 deep",
+            Op::Around => "leaderboard(around:)",
         }
     }
 
@@ -81,6 +99,12 @@ impl Op {
             }
             Op::Award => "mutation($t: String!) { awardXp(user: {telegramId: $t}, delta: 5) { xp rankUp } }",
             Op::Message => "mutation($t: String!) { recordMessage(user: {telegramId: $t}) { delta xp } }",
+            Op::Deep => {
+                "query($t: String!) { leaderboard(first: 10, after: $t) { nodes { position xp user { displayName } } } }"
+            }
+            Op::Around => {
+                "query($t: String!) { leaderboard(first: 10, around: {telegramId: $t}) { nodes { position xp user { displayName } } } }"
+            }
         }
     }
 
@@ -165,16 +189,18 @@ fn telegram_id(i: i64) -> String {
     (FIRST_TELEGRAM_ID + i).to_string()
 }
 
-async fn over_http(op: Op, url: &str, key: &str, users: i64, last: &str, args: &ApiBench) -> Run {
+async fn over_http(op: Op, url: &str, key: &str, users: i64, targets: &Targets, args: &ApiBench) -> Run {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.clients)
         .build()
         .expect("HTTP client");
-    let (url, auth, last) = (format!("{url}/graphql"), format!("Bearer {key}"), last.to_owned());
+    let (url, auth) = (format!("{url}/graphql"), format!("Bearer {key}"));
+    let (last, deep) = (targets.last.clone(), targets.deep.encode(Board::AllTime.name()));
     let query = serde_json::to_string(op.query()).expect("a JSON string");
     drive(op.clients(args.clients), args.seconds, users, move |i| {
         let user = match op {
             Op::Position => last.clone(),
+            Op::Deep => deep.clone(),
             _ => telegram_id(i),
         };
         let body = format!(r#"{{"query":{query},"variables":{{"t":"{user}"}}}}"#);
@@ -197,8 +223,15 @@ async fn over_http(op: Op, url: &str, key: &str, users: i64, last: &str, args: &
     .await
 }
 
-async fn over_sql(op: Op, state: &AppState, actor: &Actor, users: i64, last: &str, args: &ApiBench) -> Run {
-    let (state, actor, last) = (state.clone(), actor.clone(), last.to_owned());
+async fn over_sql(
+    op: Op,
+    state: &AppState,
+    actor: &Actor,
+    users: i64,
+    targets: &Targets,
+    args: &ApiBench,
+) -> Run {
+    let (state, actor, last, deep) = (state.clone(), actor.clone(), targets.last.clone(), targets.deep);
     drive(op.clients(args.clients), args.seconds, users, move |i| {
         let (state, actor) = (state.clone(), actor.clone());
         let user = match op {
@@ -215,6 +248,18 @@ async fn over_sql(op: Op, state: &AppState, actor: &Actor, users: i64, last: &st
                 Op::Leaderboard => leaderboard::page(pool, Board::AllTime, Start::Top, 11)
                     .await
                     .is_ok(),
+                Op::Deep => leaderboard::page(pool, Board::AllTime, Start::After(deep), 11)
+                    .await
+                    .is_ok(),
+                Op::Around => {
+                    let Ok(Some(user)) = crate::db::users::find(pool, &key).await else {
+                        return false;
+                    };
+                    match leaderboard::start_before(pool, Board::AllTime, &user, 5).await {
+                        Ok(start) => leaderboard::page(pool, Board::AllTime, start, 11).await.is_ok(),
+                        Err(_) => false,
+                    }
+                }
                 Op::User | Op::Position => matches!(
                     crate::db::users::find_with_position(pool, &key).await,
                     Ok(Some(_))
@@ -278,6 +323,16 @@ async fn measure(
             .fetch_one(pool)
             .await
             .context("the last user")?;
+    let (score, id): (i32, uuid::Uuid) =
+        sqlx::query_as("SELECT xp, id FROM unified_users ORDER BY xp DESC, id OFFSET $1 LIMIT 1")
+            .bind(DEEP.min(users - 1))
+            .fetch_one(pool)
+            .await
+            .context("the deep entry")?;
+    let targets = Targets {
+        last,
+        deep: LeaderboardCursor { score, id },
+    };
     let connections = args.connections.to_string();
     let server = match &args.url {
         Some(_) => None,
@@ -304,7 +359,12 @@ async fn measure(
     let ceiling_pool = crate::db::connect((*pool.connect_options()).clone(), args.connections)
         .await
         .map_err(|e| anyhow!(e.public_message_or_detail()))?;
-    let state = AppState::start(ceiling_pool, &StateConfig::default())
+    // The ceiling is the SQL path: no boards in memory here.
+    let config = StateConfig {
+        boards_in_memory: false,
+        ..StateConfig::default()
+    };
+    let state = AppState::start(ceiling_pool, &config)
         .await
         .map_err(|e| anyhow!(e.public_message_or_detail()))?;
     let actor = Actor {
@@ -328,8 +388,8 @@ async fn measure(
     );
     for op in &args.ops {
         let clients = op.clients(args.clients);
-        let sql = over_sql(*op, &state, &actor, users, &last, args).await;
-        let http = over_http(*op, &url, key, users, &last, args).await;
+        let sql = over_sql(*op, &state, &actor, users, &targets, args).await;
+        let http = over_http(*op, &url, key, users, &targets, args).await;
         row(
             op.label(),
             "graphql",

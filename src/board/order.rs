@@ -37,16 +37,26 @@ impl PartialOrd for Entry {
     }
 }
 
-#[derive(Default, Debug)]
-pub struct OrderList {
+/// Entries of any ordered type, in order (used for boards, and for the users by id).
+#[derive(Debug)]
+pub struct OrderList<T = Entry> {
     /// Non-empty blocks, each in order, each wholly before the next.
-    blocks: Vec<Vec<Entry>>,
+    blocks: Vec<Vec<T>>,
     len: usize,
 }
 
-impl OrderList {
-    /// A list of `entries` (any order; no two with the same id).
-    pub fn from_entries(mut entries: Vec<Entry>) -> OrderList {
+impl<T> Default for OrderList<T> {
+    fn default() -> Self {
+        OrderList {
+            blocks: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T: Ord + Copy> OrderList<T> {
+    /// A list of `entries` (any order; no two equal).
+    pub fn from_entries(mut entries: Vec<T>) -> OrderList<T> {
         entries.sort_unstable();
         let len = entries.len();
         let blocks = entries
@@ -70,14 +80,14 @@ impl OrderList {
 
     /// The block `e` belongs in: the first whose last entry is not before it (the last block
     /// when `e` comes after everything).
-    fn block_of(&self, e: &Entry) -> usize {
+    fn block_of(&self, e: &T) -> usize {
         let i = self
             .blocks
             .partition_point(|b| b.last().is_some_and(|last| last < e));
         i.min(self.blocks.len().saturating_sub(1))
     }
 
-    pub fn insert(&mut self, e: Entry) {
+    pub fn insert(&mut self, e: T) {
         if self.blocks.is_empty() {
             self.blocks.push(Vec::with_capacity(BLOCK));
         }
@@ -96,7 +106,7 @@ impl OrderList {
     }
 
     /// Removes `e`; false when it was not there.
-    pub fn remove(&mut self, e: &Entry) -> bool {
+    pub fn remove(&mut self, e: &T) -> bool {
         if self.blocks.is_empty() {
             return false;
         }
@@ -114,7 +124,7 @@ impl OrderList {
     }
 
     /// How many entries come before `e` in the order (whether or not `e` is on the board).
-    pub fn rank(&self, e: &Entry) -> usize {
+    pub fn rank(&self, e: &T) -> usize {
         let b = self
             .blocks
             .partition_point(|b| b.last().is_some_and(|last| last < e));
@@ -126,16 +136,15 @@ impl OrderList {
                 .map_or(0, |block| block.partition_point(|x| x < e))
     }
 
-    /// How many entries score strictly more than `score`.
-    pub fn above(&self, score: i32) -> usize {
-        self.rank(&Entry {
-            score,
-            id: Uuid::nil(),
-        })
+    /// The entry equal to `probe` (for types whose order looks at a key only).
+    pub fn find(&self, probe: &T) -> Option<T> {
+        let b = self.block_of(probe);
+        let block = self.blocks.get(b)?;
+        block.binary_search(probe).ok().map(|at| block[at])
     }
 
     /// Up to `n` entries from rank `from` (0: the first) on.
-    pub fn range(&self, from: usize, n: usize) -> Vec<Entry> {
+    pub fn range(&self, from: usize, n: usize) -> Vec<T> {
         let mut out = Vec::with_capacity(n.min(self.len.saturating_sub(from)));
         let mut skip = from;
         for block in &self.blocks {
@@ -157,9 +166,19 @@ impl OrderList {
     pub fn bytes(&self) -> usize {
         self.blocks
             .iter()
-            .map(|b| b.capacity() * size_of::<Entry>())
+            .map(|b| b.capacity() * size_of::<T>())
             .sum::<usize>()
-            + self.blocks.capacity() * size_of::<Vec<Entry>>()
+            + self.blocks.capacity() * size_of::<Vec<T>>()
+    }
+}
+
+impl OrderList<Entry> {
+    /// How many entries score strictly more than `score`.
+    pub fn above(&self, score: i32) -> usize {
+        self.rank(&Entry {
+            score,
+            id: Uuid::nil(),
+        })
     }
 }
 

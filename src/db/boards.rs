@@ -13,9 +13,15 @@ pub type Scores = (Uuid, i32, Option<i32>);
 const SELECT: &str = "SELECT id, xp, CASE WHEN season_id = (SELECT id FROM seasons WHERE ended_at IS NULL) \
      THEN current_season_xp END FROM unified_users";
 
-/// Every user, in one statement (one snapshot).
-pub async fn all(ex: impl PgExecutor<'_>) -> AppResult<Vec<Scores>> {
-    Ok(sqlx::query_as(SELECT).fetch_all(ex).await?)
+/// Every user, in one statement (one snapshot), handed to `each` as the rows stream in (a
+/// million rows at once would double the memory a load needs).
+pub async fn all(ex: impl PgExecutor<'_>, mut each: impl FnMut(Scores)) -> AppResult<()> {
+    use futures_util::TryStreamExt;
+    let mut rows = sqlx::query_as::<_, Scores>(SELECT).fetch(ex);
+    while let Some(row) = rows.try_next().await? {
+        each(row);
+    }
+    Ok(())
 }
 
 /// The users of `ids` that exist.

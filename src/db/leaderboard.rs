@@ -153,8 +153,11 @@ pub async fn start_before(ex: impl PgExecutor<'_>, board: Board, user: &UserRow,
         return Ok(Start::At(LeaderboardCursor { score, id }));
     }
     let (s, rows) = (board.score_column(), board.rows());
+    // `{s} >= $1` bounds the index range where the user stands: with only the OR, the
+    // backward scan started at the lowest score and walked every user below (a second for a
+    // median user of a million).
     let sql = format!(
-        "SELECT {s}, id FROM unified_users WHERE {rows} AND ({s} > $1 OR ({s} = $1 AND id < $2)) \
+        "SELECT {s}, id FROM unified_users WHERE {rows} AND {s} >= $1 AND ({s} > $1 OR id < $2) \
          ORDER BY {s}, id DESC LIMIT {}",
         limit_literal(n)
     );
