@@ -570,16 +570,7 @@ pub async fn post_to_with(base: &str, key: &str, query: &str, variables: Value) 
 }
 
 pub async fn post_to(base: &str, key: &str, query: &str) -> Value {
-    reqwest::Client::new()
-        .post(format!("{base}/graphql"))
-        .bearer_auth(key)
-        .json(&json!({ "query": query }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    post_to_with(base, key, query, json!({})).await
 }
 
 /// Starts the `ttfd serve` binary on the test app's database with extra environment; returns

@@ -104,37 +104,20 @@ async fn script(app: &TestApp) -> (Vec<Value>, u64) {
     // a first win unlocks (the full path); a keyed game that ranks up, and its retry.
     let three = json!({"telegramId": "3"});
     app.telegram_user("3", "c").await;
-    out.push(activity(app, three.clone(), "recordGame(gameType: \"chess\", won: false)").await);
-    out.push(activity(app, three.clone(), "recordVoiceTime(seconds: 150)").await);
-    out.push(activity(app, three.clone(), "recordVoiceTime(seconds: 30, xp: 4)").await);
-    out.push(activity(app, three.clone(), "recordMessage()").await);
-    out.push(activity(app, three.clone(), "recordMessage()").await);
-    out.push(activity(app, three.clone(), "recordMessage(xp: 9)").await);
-    out.push(activity(app, three.clone(), "recordGame(gameType: \"chess\", won: true)").await);
-    out.push(
-        activity(
-            app,
-            three.clone(),
-            "recordGame(gameType: \"go\", won: true, idempotencyKey: \"g1\")",
-        )
-        .await,
-    );
-    out.push(
-        activity(
-            app,
-            three.clone(),
-            "recordGame(gameType: \"go\", won: true, idempotencyKey: \"g1\")",
-        )
-        .await,
-    );
-    out.push(
-        activity(
-            app,
-            three.clone(),
-            "recordGame(gameType: \"go\", won: false, xp: 0)",
-        )
-        .await,
-    );
+    for call in [
+        "recordGame(gameType: \"chess\", won: false)",
+        "recordVoiceTime(seconds: 150)",
+        "recordVoiceTime(seconds: 30, xp: 4)",
+        "recordMessage()",
+        "recordMessage()",
+        "recordMessage(xp: 9)",
+        "recordGame(gameType: \"chess\", won: true)",
+        "recordGame(gameType: \"go\", won: true, idempotencyKey: \"g1\")",
+        "recordGame(gameType: \"go\", won: true, idempotencyKey: \"g1\")",
+        "recordGame(gameType: \"go\", won: false, xp: 0)",
+    ] {
+        out.push(activity(app, three.clone(), call).await);
+    }
     // Unknown users and a total past the Int range.
     out.push(award(app, None, json!({"telegramId": "404"}), 1, None, None).await);
     out.push(award(app, None, json!({"id": uuid::Uuid::nil()}), 1, None, None).await);
