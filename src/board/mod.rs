@@ -145,8 +145,8 @@ impl Lists {
     /// A new season: nobody is on its board until their first change in it.
     fn new_season(&mut self) {
         self.season = OrderList::default();
-        let held = self.users.range(0, self.users.len());
-        self.users = OrderList::from_entries(held.into_iter().map(|h| Held::new(h.id, h.xp, None)).collect());
+        // The index is ordered by id alone: its season scores change in place.
+        self.users.for_each_mut(|h| h.season = NOT_ON_SEASON);
     }
 }
 

@@ -162,6 +162,12 @@ impl<T: Ord + Copy> OrderList<T> {
         out
     }
 
+    /// Changes every entry in place; `change` must keep each entry where the order puts it
+    /// (fields the order does not look at only).
+    pub fn for_each_mut(&mut self, mut change: impl FnMut(&mut T)) {
+        self.blocks.iter_mut().flatten().for_each(|e| change(e));
+    }
+
     /// Bytes held, for the memory figure in the metrics.
     pub fn bytes(&self) -> usize {
         self.blocks
