@@ -1,5 +1,6 @@
 //! The boards in memory against the SQL path they replace: after a random concurrent workload
-//! over two server processes (awards, losses, new accounts, merges, a season start, reverts),
+//! over two server processes (awards, losses, new accounts, merges, a season start, reverts, an
+//! import from a third process),
 //! every user's positions, every `around` window and the first pages read from each process's
 //! boards equal what a server reading only SQL answers.
 
@@ -109,6 +110,20 @@ async fn boards_in_memory_answer_what_the_sql_path_does_after_races_over_two_pro
     let during = join_all((0..60).map(|n| run(n, award(1000 + next(40), 5 + next(90) as i64))));
     tokio::join!(season, during);
     join_all((0..60).map(|n| run(n, award(1000 + next(40), next(200) as i64 - 50)))).await;
+    // An import from another process, beside awards: new accounts and one existing account's XP.
+    let dir = std::env::temp_dir().join(format!("ttfd-boards-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("users.csv");
+    std::fs::write(
+        &file,
+        "telegram_id,username,xp\n2001,imp1,5000\n2002,imp2,0\n2003,imp3,777\n1005,u5,90000\n",
+    )
+    .unwrap();
+    let args = ["telegram", file.to_str().unwrap()];
+    let import = crate::import::ttfd_import(&app, &args);
+    let beside = join_all((0..40).map(|n| run(n, award(1000 + next(40), 1 + next(60) as i64))));
+    let (imported, _) = tokio::join!(import, beside);
+    assert_eq!(imported.code, 0, "{}{}", imported.stdout, imported.stderr);
 
     let users: Vec<String> = sqlx::query_scalar("SELECT id::text FROM unified_users ORDER BY id")
         .fetch_all(&app.pool)
@@ -116,8 +131,8 @@ async fn boards_in_memory_answer_what_the_sql_path_does_after_races_over_two_pro
         .unwrap();
     assert_eq!(
         users.len(),
-        45,
-        "45 telegram accounts; the four discord ones merged away"
+        48,
+        "45 telegram accounts (the four discord ones merged away) and 3 imported"
     );
     app.settled().await;
     let reference = answers(&sql, &key, &users).await;
@@ -126,7 +141,7 @@ async fn boards_in_memory_answer_what_the_sql_path_does_after_races_over_two_pro
             .as_array()
             .unwrap()
             .len()
-            == 45,
+            == 48,
         "{}",
         reference[0]
     );
