@@ -164,8 +164,8 @@ impl<T: Ord + Copy> OrderList<T> {
 
     /// Changes every entry in place; `change` must keep each entry where the order puts it
     /// (fields the order does not look at only).
-    pub fn for_each_mut(&mut self, mut change: impl FnMut(&mut T)) {
-        self.blocks.iter_mut().flatten().for_each(|e| change(e));
+    pub fn for_each_mut(&mut self, change: impl FnMut(&mut T)) {
+        self.blocks.iter_mut().flatten().for_each(change);
     }
 
     /// Bytes held, for the memory figure in the metrics.
