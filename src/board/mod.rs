@@ -1,16 +1,18 @@
 //! The leaderboards in memory: each process keeps the all-time and current-season boards in
-//! order (`order.rs`), loaded from one snapshot and then kept current from the event stream
-//! subscribers get, so positions, pages and `around` cost no SQL but the rows they show.
+//! order (`order.rs`, held by `lists.rs`), loaded from one snapshot and then kept current from
+//! the event stream subscribers get, so positions, pages and `around` cost no SQL but the rows
+//! they show.
 //!
 //! How it follows: it subscribes to the hub before it loads, so every change committed after
 //! the snapshot comes as an event. For each dispatched batch it reads the scores of the users
 //! the events name, by primary key, and moves them. A read gives the latest committed state,
 //! so a board converges on the database within one dispatch; the SQL path stays the reference.
 //! A season start empties the season board at once. A merge, an import, a lagging receiver or
-//! a burst of new accounts reloads; until a load is done, `ready` is false and reads take the
-//! SQL path. New accounts write no event: the account notifications (`ttfd_profiles`) bring
-//! them.
+//! a missed account notification reloads; until a load is done, `ready` is false and reads
+//! take the SQL path. New accounts write no event: the account notifications
+//! (`ttfd_profiles`) bring them.
 
+mod lists;
 pub mod order;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,134 +23,18 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
 
-use crate::db::boards::{self, Scores};
 use crate::db::leaderboard::{Board, Start};
 use crate::domain::cursor::EventCursor;
 use crate::error::AppResult;
 use crate::events::{EventHub, LiveEvent, ProfileChange};
-use order::{Entry, OrderList};
+use lists::Lists;
+use order::Entry;
 
 /// Events after which the boards load again: they move many accounts at once.
 const RELOADS: [&str; 2] = ["accounts_merged", "imported"];
 
 /// Events that change no score.
 const SCORE_NEUTRAL: [&str; 2] = ["coins_change", "account_linked"];
-
-/// A user's scores as the lists hold them, ordered by id only: the lists' index by user. A
-/// blocked list rather than a hash map: 24 bytes a user instead of 29 per bucket of a table
-/// that is up to twice the users.
-#[derive(Clone, Copy, Debug)]
-struct Held {
-    id: Uuid,
-    xp: i32,
-    /// `NOT_ON_SEASON`: not on the season's board.
-    season: i32,
-}
-
-const NOT_ON_SEASON: i32 = i32::MIN;
-
-impl Held {
-    fn new(id: Uuid, xp: i32, season: Option<i32>) -> Held {
-        Held {
-            id,
-            xp,
-            season: season.unwrap_or(NOT_ON_SEASON),
-        }
-    }
-
-    fn probe(id: Uuid) -> Held {
-        Held::new(id, 0, None)
-    }
-
-    fn season(&self) -> Option<i32> {
-        (self.season != NOT_ON_SEASON).then_some(self.season)
-    }
-}
-
-impl PartialEq for Held {
-    fn eq(&self, other: &Self) -> bool {
-        self.id == other.id
-    }
-}
-
-impl Eq for Held {}
-
-impl Ord for Held {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.id.cmp(&other.id)
-    }
-}
-
-impl PartialOrd for Held {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-#[derive(Default)]
-struct Lists {
-    all: OrderList,
-    season: OrderList,
-    users: OrderList<Held>,
-}
-
-impl Lists {
-    /// Every user's scores, read in one snapshot.
-    async fn read(pool: &sqlx::PgPool) -> AppResult<Lists> {
-        let (mut all, mut season, mut users) = (Vec::new(), Vec::new(), Vec::new());
-        boards::all(pool, |(id, xp, season_xp)| {
-            all.push(Entry { score: xp, id });
-            if let Some(score) = season_xp {
-                season.push(Entry { score, id });
-            }
-            users.push(Held::new(id, xp, season_xp));
-        })
-        .await?;
-        Ok(Lists {
-            all: OrderList::from_entries(all),
-            season: OrderList::from_entries(season),
-            users: OrderList::from_entries(users),
-        })
-    }
-
-    fn list(&self, board: Board) -> &OrderList {
-        match board {
-            Board::AllTime => &self.all,
-            Board::Season => &self.season,
-        }
-    }
-
-    /// Moves users to the scores read (users of `asked` not among them no longer exist).
-    fn set(&mut self, asked: &[Uuid], rows: &[Scores]) {
-        for id in asked {
-            let Some(held) = self.users.find(&Held::probe(*id)) else {
-                continue;
-            };
-            self.users.remove(&held);
-            self.all.remove(&Entry {
-                score: held.xp,
-                id: *id,
-            });
-            if let Some(score) = held.season() {
-                self.season.remove(&Entry { score, id: *id });
-            }
-        }
-        for &(id, xp, season) in rows {
-            self.all.insert(Entry { score: xp, id });
-            if let Some(score) = season {
-                self.season.insert(Entry { score, id });
-            }
-            self.users.insert(Held::new(id, xp, season));
-        }
-    }
-
-    /// A new season: nobody is on its board until their first change in it.
-    fn new_season(&mut self) {
-        self.season = OrderList::default();
-        // The index is ordered by id alone: its season scores change in place.
-        self.users.for_each_mut(|h| h.season = NOT_ON_SEASON);
-    }
-}
 
 /// Where a page starts on a board, and its entries.
 pub struct BoardPage {
@@ -291,7 +177,7 @@ impl Boards {
     /// Bytes the lists hold (entries and the per-user scores), for the metrics.
     pub fn bytes(&self) -> usize {
         let lists = self.lists.read().expect("boards");
-        lists.all.bytes() + lists.season.bytes() + lists.users.bytes()
+        lists.bytes()
     }
 
     async fn load(&self, hub: &EventHub) -> AppResult<()> {
@@ -358,7 +244,7 @@ impl Boards {
         if ids.is_empty() {
             return Ok(());
         }
-        let rows = boards::of(&hub.pool, ids).await?;
+        let rows = crate::db::boards::of(&hub.pool, ids).await?;
         self.lists.write().expect("boards").set(ids, &rows);
         Ok(())
     }
