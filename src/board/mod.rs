@@ -7,8 +7,9 @@
 //! the snapshot comes as an event. For each dispatched batch it reads the scores of the users
 //! the events name, by primary key, and moves them. A read gives the latest committed state,
 //! so a board converges on the database within one dispatch; the SQL path stays the reference.
-//! A season start empties the season board at once. A merge, an import, a lagging receiver or
-//! a missed account notification reloads; until a load is done, `ready` is false and reads
+//! A season start empties the season board at once; a merge moves the surviving account and
+//! drops the merged one. An import, a lagging receiver or a missed account notification
+//! reloads; until a load is done, `ready` is false and reads
 //! take the SQL path. New accounts write no event: the account notifications
 //! (`ttfd_profiles`) bring them.
 
@@ -31,7 +32,7 @@ use lists::Lists;
 use order::Entry;
 
 /// Events after which the boards load again: they move many accounts at once.
-const RELOADS: [&str; 2] = ["accounts_merged", "imported"];
+const RELOADS: [&str; 1] = ["imported"];
 
 /// Events that change no score.
 const SCORE_NEUTRAL: [&str; 2] = ["coins_change", "account_linked"];
@@ -219,10 +220,16 @@ impl Boards {
             if types().any(|t| t == "season_started") {
                 self.lists.write().expect("boards").new_season();
             }
+            // A merge names the surviving account; the merged one (`fromUserId`) is gone.
+            let merged = batch
+                .iter()
+                .filter(|e| e.row.event_type == "accounts_merged")
+                .filter_map(|e| e.row.data["fromUserId"].as_str()?.parse::<Uuid>().ok());
             let mut ids: Vec<Uuid> = batch
                 .iter()
                 .filter(|e| !SCORE_NEUTRAL.contains(&e.row.event_type.as_str()))
                 .map(|e| e.row.user_id)
+                .chain(merged)
                 .collect();
             ids.sort_unstable();
             ids.dedup();
