@@ -10,6 +10,7 @@ use sqlx::postgres::PgConnectOptions;
 
 use crate::auth::Keys;
 use crate::board::Boards;
+use crate::db::achievements::Thresholds;
 use crate::domain::RankTable;
 use crate::domain::rules::Rules;
 use crate::error::AppResult;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub events: EventHub,
     pub keys: Keys,
     pub rules: Arc<Rules>,
+    /// The rules' achievement unlocks as SQL tests them (the import, the one-call changes).
+    pub unlock_thresholds: Arc<Thresholds>,
     pub one_call: Arc<OneCallPaths>,
     /// The leaderboards in memory (never ready in a one-shot command, or when turned off).
     pub boards: Arc<Boards>,
@@ -138,6 +141,7 @@ impl AppState {
             }
             Process::OneShot => EventHub::inert(pool.clone(), keys.clone()),
         };
+        let unlock_thresholds = Arc::new(Thresholds::of(&config.rules.achievements, &ranks));
         Ok(AppState {
             read_pool: config.read_pool.clone().unwrap_or_else(|| pool.clone()),
             pool,
@@ -145,6 +149,7 @@ impl AppState {
             events,
             keys,
             rules: Arc::new(config.rules.clone()),
+            unlock_thresholds,
             one_call: Arc::new(OneCallPaths {
                 enabled: config.one_call,
                 ..OneCallPaths::default()

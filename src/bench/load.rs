@@ -66,8 +66,7 @@ pub async fn run_load(pool: &PgPool, args: LoadBench) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow!(e.public_message_or_detail()))?;
     let rules = crate::domain::rules::Rules::default();
-    let tier_rank = |tier: &str| crate::domain::achievements::lowest_rank_of_tier(tier, ranks.all());
-    let catalog = Thresholds::of(&rules.achievements, tier_rank);
+    let catalog = Thresholds::of(&rules.achievements, &ranks);
     let mut conn = pool.acquire().await?;
     let unlocks = record_earned(&mut conn, &catalog, Earners::Everyone)
         .await

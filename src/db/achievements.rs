@@ -99,25 +99,20 @@ pub async fn unlock(ex: impl PgExecutor<'_>, user: Uuid, code: &str) -> AppResul
 }
 
 /// The catalog's unlock rules as SQL can test them against a user row: parallel arrays of code,
-/// column and threshold. A tier's unlock asks for `tier_rank`'s lowest rank of that tier (a
-/// tier no rank reaches is left out: nobody earns it).
-pub struct Thresholds<'a> {
-    pub codes: Vec<&'a str>,
+/// column and threshold. A tier's unlock asks for the lowest rank of that tier (a tier no rank
+/// reaches is left out: nobody earns it). A process builds its own once (`AppState`).
+#[derive(Debug, Default)]
+pub struct Thresholds {
+    pub codes: Vec<String>,
     pub columns: Vec<&'static str>,
     pub values: Vec<i32>,
 }
 
-impl<'a> Thresholds<'a> {
-    pub fn of(
-        catalog: &'a [crate::domain::rules::AchievementRule],
-        tier_rank: impl Fn(&str) -> Option<i32>,
-    ) -> Self {
+impl Thresholds {
+    pub fn of(catalog: &[crate::domain::rules::AchievementRule], ranks: &crate::domain::RankTable) -> Self {
+        use crate::domain::achievements::lowest_rank_of_tier;
         use crate::domain::rules::Unlock as U;
-        let mut out = Thresholds {
-            codes: Vec::new(),
-            columns: Vec::new(),
-            values: Vec::new(),
-        };
+        let mut out = Thresholds::default();
         for a in catalog {
             let (column, n) = match &a.unlock {
                 U::GamesPlayed(n) => ("games_played", *n),
@@ -126,12 +121,12 @@ impl<'a> Thresholds<'a> {
                 U::MessagesSent(n) => ("messages_sent", *n),
                 U::DailyStreak(n) => ("daily_streak", *n),
                 U::Xp(n) => ("xp", *n),
-                U::Tier(t) => match tier_rank(t) {
+                U::Tier(t) => match lowest_rank_of_tier(t, ranks.all()) {
                     Some(rank) => ("rank_id", rank),
                     None => continue,
                 },
             };
-            out.codes.push(a.code.as_str());
+            out.codes.push(a.code.clone());
             out.columns.push(column);
             out.values.push(n);
         }
@@ -156,11 +151,7 @@ pub enum Earners {
 /// its user's row first and the import holds `unified_users` in EXCLUSIVE mode (and were one
 /// to, the unique key would fail the import, never double an unlock). Rows go in key order so
 /// the primary key's index is appended to, not searched from the root for every row.
-pub async fn record_earned(
-    tx: &mut PgConnection,
-    catalog: &Thresholds<'_>,
-    earners: Earners,
-) -> AppResult<u64> {
+pub async fn record_earned(tx: &mut PgConnection, catalog: &Thresholds, earners: Earners) -> AppResult<u64> {
     let users = match earners {
         Earners::Imported => {
             "(SELECT DISTINCT user_id FROM import_apply) a JOIN unified_users u ON u.id = a.user_id"

@@ -21,7 +21,7 @@ pub struct OneCall<'a> {
     pub api_key: Option<Uuid>,
     /// `None`: an award.
     pub activity: Option<ActivityCall<'a>>,
-    pub catalog: &'a Thresholds<'a>,
+    pub catalog: &'a Thresholds,
     pub idempotency: Option<Keyed<'a>>,
 }
 

@@ -6,10 +6,8 @@ use std::sync::atomic::Ordering;
 use super::Actor;
 use super::idempotency::Idempotency;
 use super::progress::XpChange;
-use crate::db::achievements::Thresholds;
 use crate::db::one_call::{self, ActivityCall, OneCall};
 use crate::domain::UserKey;
-use crate::domain::achievements::lowest_rank_of_tier;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -26,8 +24,6 @@ pub async fn attempt(
 ) -> AppResult<Option<XpChange>> {
     let paths = &state.one_call;
     let done = if paths.enabled {
-        let tier_rank = |tier: &str| lowest_rank_of_tier(tier, state.ranks.all());
-        let catalog = Thresholds::of(&state.rules.achievements, tier_rank);
         let call = OneCall {
             key,
             xp,
@@ -35,7 +31,7 @@ pub async fn attempt(
             source: actor.source_by_key(key),
             api_key: actor.key_id(),
             activity,
-            catalog: &catalog,
+            catalog: &state.unlock_thresholds,
             idempotency: idem.map(Idempotency::keyed),
         };
         one_call::change(&state.pool, &call).await?

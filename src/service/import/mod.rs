@@ -11,7 +11,6 @@ use uuid::Uuid;
 
 use crate::db::achievements::Earners;
 use crate::db::imports::{self, Change};
-use crate::domain::achievements::lowest_rank_of_tier;
 use crate::domain::import::{
     Account, Action, Counters, Record, Rejected, Source, XpPolicy, plan, without_duplicates,
 };
@@ -143,9 +142,7 @@ pub async fn run(
             seed::write_history(&mut tx, &history, &by_seed_id).await?;
     }
     phase("recording achievements already earned");
-    let tier_rank = |tier: &str| lowest_rank_of_tier(tier, state.ranks.all());
-    let catalog = crate::db::achievements::Thresholds::of(&state.rules.achievements, tier_rank);
-    crate::db::achievements::record_earned(&mut tx, &catalog, Earners::Imported).await?;
+    crate::db::achievements::record_earned(&mut tx, &state.unlock_thresholds, Earners::Imported).await?;
     phase("committing");
     tx.commit().await?;
     phase("committed");
