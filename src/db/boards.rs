@@ -1,5 +1,6 @@
-//! What the in-memory boards (`crate::board`) read: every user's scores in one snapshot, and
-//! some users' scores by primary key. The season score is `None` for a user not on the current
+//! Users' scores as the boards hold them: every user's in one snapshot (the in-memory boards'
+//! load, `crate::board`), and some users' by primary key (what the boards and the response
+//! cache read after each dispatched batch). The season score is `None` for a user not on the current
 //! season's board (no change since it started), as the SQL path's `season_id` test has it.
 
 use sqlx::PgExecutor;

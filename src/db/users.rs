@@ -336,13 +336,3 @@ pub async fn set_time_zone(ex: impl PgExecutor<'_>, id: Uuid, zone: Option<&str>
     let sql = format!("UPDATE unified_users SET time_zone = $2 WHERE id = $1 RETURNING {COLUMNS}");
     Ok(sqlx::query_as(&sql).bind(id).bind(zone).fetch_one(ex).await?)
 }
-
-/// The all-time and season scores of `users` (those that exist), by primary key.
-pub async fn scores(ex: impl PgExecutor<'_>, users: &[Uuid]) -> AppResult<Vec<(Uuid, i32, i32)>> {
-    Ok(
-        sqlx::query_as("SELECT id, xp, current_season_xp FROM unified_users WHERE id = ANY($1)")
-            .bind(users)
-            .fetch_all(ex)
-            .await?,
-    )
-}

@@ -175,14 +175,13 @@ impl ResponseCache {
         if let (Some(totals), false) = (&totals, seasons_cached) {
             return self.drop_where(|pages| pages.iter().any(|p| totals.iter().any(|xp| p.reached_by(*xp))));
         }
-        match crate::db::users::scores(&hub.pool, &users).await {
+        // The boards' own read: a season score only for users on the season's board.
+        match crate::db::boards::of(&hub.pool, &users).await {
             Ok(scores) => self.drop_where(|pages| {
                 pages.iter().any(|p| {
-                    scores.iter().any(|(_, xp, season)| {
-                        p.reached_by(match p.board {
-                            Board::AllTime => *xp,
-                            Board::Season => *season,
-                        })
+                    scores.iter().any(|(_, xp, season)| match p.board {
+                        Board::AllTime => p.reached_by(*xp),
+                        Board::Season => season.is_some_and(|s| p.reached_by(s)),
                     })
                 })
             }),
