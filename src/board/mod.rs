@@ -115,11 +115,9 @@ impl Boards {
         self.read().map(|l| l.list(board).len())
     }
 
-    /// The position of each score on `board` (1 = best; ties share).
-    pub fn positions(&self, board: Board, scores: &[i32]) -> Option<Vec<i64>> {
-        let lists = self.read()?;
-        let list = lists.list(board);
-        Some(scores.iter().map(|s| list.above(*s) as i64 + 1).collect())
+    /// The position of `score` on `board` (1 = best; ties share).
+    pub fn position(&self, board: Board, score: i32) -> Option<i64> {
+        Some(self.read()?.list(board).above(score) as i64 + 1)
     }
 
     /// Up to `n` entries from `start` on, with their positions.

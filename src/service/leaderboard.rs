@@ -69,5 +69,5 @@ pub async fn start_before(
 /// The position of a score on a board, when the boards in memory answer (else the caller
 /// batches it through its loader).
 pub fn position_in_memory(state: &AppState, board: Board, score: i32) -> Option<i64> {
-    state.boards.positions(board, &[score]).map(|p| p[0])
+    state.boards.position(board, score)
 }
