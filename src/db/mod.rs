@@ -5,6 +5,7 @@ pub mod achievements;
 pub mod api_keys;
 pub mod boards;
 pub mod boosts;
+pub mod bulk_load;
 pub mod consumers;
 pub mod events;
 pub mod idempotency;

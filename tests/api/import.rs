@@ -482,3 +482,113 @@ async fn imported_accounts_hold_the_achievements_their_rows_earn() {
     let after = app.ok(held, json!({ "t": "7001" })).await["user"].clone();
     assert_eq!((&after["xp"], &after["coins"]), (&json!(7001), &json!(40)));
 }
+
+/// The definitions of the users', unlocks' and events' constraints and indexes, and their
+/// object ids (a rebuilt one has a new id).
+async fn schema_of_the_bulk_tables(app: &TestApp) -> (Vec<String>, Vec<u32>) {
+    let rows: Vec<(String, sqlx::postgres::types::Oid)> = sqlx::query_as(
+        "SELECT c.conrelid::regclass::text || ' ' || c.conname || ' ' || pg_get_constraintdef(c.oid), c.oid \
+         FROM pg_constraint c \
+         WHERE c.conrelid IN ('unified_users'::regclass, 'user_achievements'::regclass, 'cross_platform_events'::regclass) \
+         UNION ALL SELECT pg_get_indexdef(i.indexrelid), i.indexrelid FROM pg_index i \
+         WHERE i.indrelid IN ('unified_users'::regclass, 'user_achievements'::regclass, 'cross_platform_events'::regclass) \
+         ORDER BY 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    rows.into_iter().map(|(d, oid)| (d, oid.0)).unzip()
+}
+
+/// What an import leaves, by Telegram id: every counter, rank, unlock and event of the
+/// imported accounts (ids and times aside).
+async fn imported_state(app: &TestApp) -> Vec<Value> {
+    sqlx::query_scalar(
+        "SELECT to_jsonb(u) - 'id' - 'last_active' - 'created_at' \
+             || jsonb_build_object('unlocks', (SELECT jsonb_agg(a.achievement_code ORDER BY a.achievement_code) \
+                 FROM user_achievements a WHERE a.user_id = u.id), \
+               'events', (SELECT jsonb_agg(jsonb_build_object('type', e.event_type, 'data', e.data) ORDER BY e.txid, e.seq) \
+                 FROM cross_platform_events e WHERE e.user_id = u.id)) \
+         FROM unified_users u WHERE u.telegram_id LIKE '80%' ORDER BY u.telegram_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+}
+
+const BULK_CSV: &str =
+    "telegram_id,username,display_name,xp,coins,games_played,games_won,daily_streak,last_daily,created_at
+8001,ann,Ann,7000,40,120,3,8,2024-03-01 08:30:00,2023-01-02
+8002,bob,,90,0,1,0,0,,2023-01-03
+8003,cid,Cid,2500,7,5,5,0,,2023-01-04
+";
+
+/// Into an empty service the import sets the unlocks' and events' foreign keys and the users'
+/// secondary indexes aside and rebuilds them: afterwards every definition is as it was (the
+/// objects are new), the keys hold again, and the accounts equal those the row-by-row path
+/// writes into a service that already has a user.
+#[tokio::test]
+async fn an_import_into_an_empty_service_rebuilds_what_it_set_aside_and_writes_what_the_usual_path_does() {
+    let empty = TestApp::start().await;
+    let (definitions, ids) = schema_of_the_bulk_tables(&empty).await;
+    let run = import(&empty, &["telegram"], &fixture("bulk.csv", BULK_CSV)).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let (after, ids_after) = schema_of_the_bulk_tables(&empty).await;
+    assert_eq!(after, definitions, "every constraint and index as it was");
+    assert_ne!(ids_after, ids, "the bulk path rebuilt them");
+    let orphan =
+        sqlx::query("INSERT INTO user_achievements (user_id, achievement_code) VALUES ($1, 'first_win')")
+            .bind(uuid::Uuid::new_v4())
+            .execute(&empty.pool)
+            .await
+            .unwrap_err();
+    assert_eq!(
+        orphan.as_database_error().and_then(|e| e.code()).as_deref(),
+        Some("23503"),
+        "the unlocks' foreign key is back"
+    );
+
+    let used = TestApp::start().await;
+    used.telegram_user("1", "already here").await;
+    let (_, used_ids) = schema_of_the_bulk_tables(&used).await;
+    let run = import(&used, &["telegram"], &fixture("bulk.csv", BULK_CSV)).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        schema_of_the_bulk_tables(&used).await.1,
+        used_ids,
+        "a service with users keeps its indexes and checks row by row"
+    );
+    let written = imported_state(&empty).await;
+    assert_eq!(written.len(), 3);
+    assert_eq!(written, imported_state(&used).await);
+    assert_eq!(
+        written[0]["unlocks"],
+        json!(["first_win", "hundred_games", "tier_c", "week_streak"])
+    );
+}
+
+/// A bulk import refused in the middle of its writes leaves no row and every constraint and
+/// index it had set aside, untouched (the same objects).
+#[tokio::test]
+async fn a_bulk_import_failing_mid_write_leaves_the_schema_and_the_data_as_they_were() {
+    let app = TestApp::start().await;
+    sqlx::query(
+        "CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN IF NEW.username = 'boom' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("CREATE TRIGGER refuse_boom BEFORE INSERT ON unified_users FOR EACH ROW EXECUTE FUNCTION refuse_boom()")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let before = schema_of_the_bulk_tables(&app).await;
+    let file = fixture("mid.csv", "telegram_id,username,xp\n10,a,1\n11,boom,2\n12,c,3\n");
+    let run = import(&app, &["telegram"], &file).await;
+    assert_ne!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(schema_of_the_bulk_tables(&app).await, before);
+    assert_eq!(app.count("unified_users").await, 0);
+    assert_eq!(app.count("cross_platform_events").await, 0);
+    assert_eq!(app.count("import_sources").await, 0);
+}

@@ -98,6 +98,10 @@ pub async fn run(
     }
 
     phase("writing");
+    let set_aside = crate::db::bulk_load::set_aside(&mut tx).await?;
+    if set_aside.is_some() {
+        phase("an empty service: foreign keys and the users' secondary indexes set aside");
+    }
     let actor = Actor::default();
     for (record, action) in &planned.actions {
         if let Action::Merge { into, from, .. } = action {
@@ -143,6 +147,10 @@ pub async fn run(
     }
     phase("recording achievements already earned");
     crate::db::achievements::record_earned(&mut tx, &state.unlock_thresholds, Earners::Imported).await?;
+    if let Some(set_aside) = set_aside {
+        phase("rebuilding the indexes and checking the foreign keys");
+        crate::db::bulk_load::restore(&mut tx, set_aside).await?;
+    }
     phase("committing");
     tx.commit().await?;
     phase("committed");
