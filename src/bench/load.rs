@@ -66,12 +66,20 @@ pub async fn run_load(pool: &PgPool, args: LoadBench) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow!(e.public_message_or_detail()))?;
     let rules = crate::domain::rules::Rules::default();
-    let catalog = Thresholds::of(&rules.achievements, &ranks);
-    let mut conn = pool.acquire().await?;
-    let unlocks = record_earned(&mut conn, &catalog, Earners::Everyone)
+    // A fresh database has no catalog until a server starts; unlocks name catalog entries.
+    crate::db::achievements::sync_catalog(pool, &rules.achievements)
         .await
         .map_err(|e| anyhow!(e.public_message_or_detail()))?;
-    drop(conn);
+    let catalog = Thresholds::of(&rules.achievements, &ranks);
+    let mut tx = pool.begin().await?;
+    // Millions of unlocks in one statement: longer than a request may take.
+    sqlx::query("SET LOCAL statement_timeout = 0")
+        .execute(&mut *tx)
+        .await?;
+    let unlocks = record_earned(&mut tx, &catalog, Earners::Everyone)
+        .await
+        .map_err(|e| anyhow!(e.public_message_or_detail()))?;
+    tx.commit().await?;
     crate::db::scores::compact(pool)
         .await
         .map_err(|e| anyhow!(e.public_message_or_detail()))?;
