@@ -307,12 +307,8 @@ async fn bad_rows_are_listed_with_their_lines_and_stop_the_import_unless_skipped
     assert_eq!(app.count("unified_users").await, 2);
 }
 
-#[tokio::test]
-async fn a_row_failing_mid_write_leaves_nothing_behind() {
-    let app = TestApp::start().await;
-    app.telegram_user("1", "existing").await;
-    let before = snapshot(&app).await;
-    // The database refuses one row in the middle of the bulk insert.
+/// Makes the database refuse a user named `boom`: one row failing in the middle of a bulk insert.
+async fn refuse_user_named_boom(app: &TestApp) {
     sqlx::query(
         "CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$ \
          BEGIN IF NEW.username = 'boom' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$",
@@ -324,6 +320,14 @@ async fn a_row_failing_mid_write_leaves_nothing_behind() {
         .execute(&app.pool)
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn a_row_failing_mid_write_leaves_nothing_behind() {
+    let app = TestApp::start().await;
+    app.telegram_user("1", "existing").await;
+    let before = snapshot(&app).await;
+    refuse_user_named_boom(&app).await;
     let file = fixture(
         "mid.csv",
         "telegram_id,username,xp\n1,existing,50\n10,a,1\n11,boom,2\n12,c,3\n",
@@ -572,17 +576,7 @@ async fn an_import_into_an_empty_service_rebuilds_what_it_set_aside_and_writes_w
 #[tokio::test]
 async fn a_bulk_import_failing_mid_write_leaves_the_schema_and_the_data_as_they_were() {
     let app = TestApp::start().await;
-    sqlx::query(
-        "CREATE FUNCTION refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$ \
-         BEGIN IF NEW.username = 'boom' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
-    sqlx::query("CREATE TRIGGER refuse_boom BEFORE INSERT ON unified_users FOR EACH ROW EXECUTE FUNCTION refuse_boom()")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    refuse_user_named_boom(&app).await;
     let before = schema_of_the_bulk_tables(&app).await;
     let file = fixture("mid.csv", "telegram_id,username,xp\n10,a,1\n11,boom,2\n12,c,3\n");
     let run = import(&app, &["telegram"], &file).await;
