@@ -15,6 +15,7 @@
 
 mod lists;
 pub mod order;
+pub mod rows;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, Weak};
@@ -56,6 +57,8 @@ pub struct Boards {
     applied: watch::Sender<EventCursor>,
     /// Account changes, passed on once the lists hold them.
     profiles: broadcast::Sender<ProfileChange>,
+    /// The rows pages show, dropped as the lists move.
+    pub rows: rows::RowCache,
 }
 
 impl Boards {
@@ -68,6 +71,7 @@ impl Boards {
             loaded: AtomicBool::new(false),
             applied: watch::channel(EventCursor { txid: 0, seq: 0 }).0,
             profiles: broadcast::channel(256).0,
+            rows: rows::RowCache::default(),
         })
     }
 
@@ -186,6 +190,7 @@ impl Boards {
         let head = hub.head();
         // The old lists go first: a reload must not hold two sets at once.
         *self.lists.write().expect("boards") = Lists::default();
+        self.rows.clear();
         let lists = Lists::read(&hub.pool).await?;
         let users = lists.users.len();
         *self.lists.write().expect("boards") = lists;
@@ -216,13 +221,11 @@ impl Boards {
             self.load(hub).await?;
         } else {
             if types().any(|t| t == "season_started") {
+                self.rows.clear();
                 self.lists.write().expect("boards").new_season();
             }
             // A merge names the surviving account; the merged one (`fromUserId`) is gone.
-            let merged = batch
-                .iter()
-                .filter(|e| e.row.event_type == "accounts_merged")
-                .filter_map(|e| e.row.data["fromUserId"].as_str()?.parse::<Uuid>().ok());
+            let merged = merged_ids(batch);
             let mut ids: Vec<Uuid> = batch
                 .iter()
                 .filter(|e| !SCORE_NEUTRAL.contains(&e.row.event_type.as_str()))
@@ -231,6 +234,10 @@ impl Boards {
                 .collect();
             ids.sort_unstable();
             ids.dedup();
+            // Every event's user, score or not (coins, links), and the merged-away accounts:
+            // before the lists move, so no page shows a new place beside an old row.
+            self.rows
+                .forget(batch.iter().map(|e| e.row.user_id).chain(merged_ids(batch)));
             self.users(hub, &ids).await?;
         }
         if let Some(last) = batch.last() {
@@ -253,6 +260,14 @@ impl Boards {
         self.lists.write().expect("boards").set(ids, &rows);
         Ok(())
     }
+}
+
+/// The accounts the batch's merges took away (`fromUserId`; the event names the survivor).
+fn merged_ids(batch: &[Arc<LiveEvent>]) -> impl Iterator<Item = Uuid> + '_ {
+    batch
+        .iter()
+        .filter(|e| e.row.event_type == "accounts_merged")
+        .filter_map(|e| e.row.data["fromUserId"].as_str()?.parse::<Uuid>().ok())
 }
 
 /// Loads, then follows the hub for as long as the boards live. A failed read leaves the
@@ -304,6 +319,7 @@ async fn follow(boards: Weak<Boards>, hub: EventHub) {
             change = profiles.recv() => match change {
                 Ok(ProfileChange::One(user)) => {
                     let Some(b) = boards.upgrade() else { return };
+                    b.rows.forget([user]);
                     let moved = b.users(&hub, &[user]).await;
                     let _ = b.profiles.send(ProfileChange::One(user));
                     moved
@@ -317,6 +333,7 @@ async fn follow(boards: Weak<Boards>, hub: EventHub) {
             stale = true;
             if let Some(b) = boards.upgrade() {
                 b.ready.store(false, Ordering::Release);
+                b.rows.clear();
                 let _ = b.profiles.send(ProfileChange::All);
             }
         }

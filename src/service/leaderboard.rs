@@ -3,6 +3,7 @@
 //! rows in order with each entry's score and position.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use uuid::Uuid;
 
@@ -21,18 +22,28 @@ pub struct Page {
 pub async fn page(state: &AppState, board: Board, start: Start, n: usize, memory: bool) -> AppResult<Page> {
     if let Some(mem) = state.boards.page(board, start, n).filter(|_| memory) {
         let ids: Vec<Uuid> = mem.entries.iter().map(|e| e.id).collect();
-        let mut by_id: HashMap<Uuid, UserRow> = users::by_ids(&state.read_pool, &ids)
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u))
-            .collect();
+        // The rows the boards' row cache holds, the rest by primary key (then held).
+        let lookup = state.boards.rows.get(&ids);
+        let read: Vec<Arc<UserRow>> = if lookup.missing.is_empty() {
+            Vec::new()
+        } else {
+            let read: Vec<Arc<UserRow>> = users::by_ids(&state.read_pool, &lookup.missing)
+                .await?
+                .into_iter()
+                .map(Arc::new)
+                .collect();
+            state.boards.rows.put(lookup.generation, &read);
+            read
+        };
+        let mut by_id: HashMap<Uuid, Arc<UserRow>> =
+            lookup.held.into_iter().chain(read).map(|u| (u.id, u)).collect();
         // A user merged away since the board last moved is left out; the next dispatch
         // moves the board.
         let rows = mem
             .entries
             .iter()
             .zip(mem.positions)
-            .filter_map(|(e, p)| by_id.remove(&e.id).map(|u| (u, e.score, p)))
+            .filter_map(|(e, p)| by_id.remove(&e.id).map(|u| (Arc::unwrap_or_clone(u), e.score, p)))
             .collect();
         return Ok(Page { rows });
     }

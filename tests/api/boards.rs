@@ -194,7 +194,7 @@ async fn a_read_with_consistent_after_sees_the_mutation_it_names() {
     let award =
         "mutation($t: String!, $d: Int!) { awardXp(user: {telegramId: $t}, delta: $d) { xp eventCursor } }";
     let read = "query($c: String, $t: String!) {
-        leaderboard(first: 1, consistentAfter: $c) { nodes { xp user { username } } }
+        leaderboard(first: 1, consistentAfter: $c) { nodes { xp user { username xp } } }
         user(ref: {telegramId: $t}, consistentAfter: $c) { position } }";
     let mut xp = [0i64; 2];
     for round in 0..20 {
@@ -209,6 +209,8 @@ async fn a_read_with_consistent_after_sees_the_mutation_it_names() {
         let top = &body["data"]["leaderboard"]["nodes"][0];
         assert_eq!(top["user"]["username"], format!("u{t}"), "round {round}: {body}");
         assert_eq!(top["xp"], xp[i], "round {round}");
+        // The row (held by the boards' row cache since an earlier round), not only the place.
+        assert_eq!(top["user"]["xp"], xp[i], "round {round}: the row is as fresh");
         assert_eq!(body["data"]["user"]["position"], 1, "round {round}");
     }
     let bad = app

@@ -420,7 +420,8 @@ async fn a_page_costs_the_same_statements_whatever_its_size() {
         "a page costs a few statements, got {counts:?}"
     );
     assert_eq!(counts[1], counts[2], "100 users cost what 5 do: {counts:?}");
-    assert_eq!(counts[2], counts[3]);
+    // The same page again may find its rows in the boards' row cache: one statement fewer.
+    assert!(counts[3] == counts[2] || counts[3] + 1 == counts[2], "{counts:?}");
 }
 
 /// Every statement the leaderboard and profile reads and the awards repeat keeps one prepared plan per
