@@ -55,11 +55,14 @@ fn slot(id: &Uuid) -> usize {
     (id.as_u128() as usize) % SLOTS
 }
 
-/// What a read found: the rows held, the ids to read, and the generation to store them under.
+/// What a read found: the rows held, the ids to read, and when and at which generation the
+/// rows read for it begin (`put` stores them under both).
 pub struct Lookup {
     pub held: Vec<Arc<UserRow>>,
     pub missing: Vec<Uuid>,
-    pub generation: u64,
+    generation: u64,
+    /// A row's age counts from before its read.
+    at: Instant,
 }
 
 impl RowCache {
@@ -70,6 +73,7 @@ impl RowCache {
             held: Vec::with_capacity(ids.len()),
             missing: Vec::new(),
             generation: inner.generation,
+            at: now,
         };
         for id in ids {
             match inner.rows.get(id) {
@@ -80,16 +84,15 @@ impl RowCache {
         lookup
     }
 
-    /// Stores rows read after `generation` was noted, each unless its slot was dropped since.
-    pub fn put(&self, generation: u64, rows: &[Arc<UserRow>]) {
+    /// Stores the rows read for `lookup`, each unless its slot was dropped since it began.
+    pub fn put(&self, lookup: &Lookup, rows: &[Arc<UserRow>]) {
         let mut inner = self.inner.lock().expect("rows");
         if inner.rows.len() + rows.len() > CAPACITY {
             inner.rows.clear();
         }
-        let now = Instant::now();
         for row in rows {
-            if inner.dropped[slot(&row.id)] <= generation {
-                inner.rows.insert(row.id, (now, row.clone()));
+            if inner.dropped[slot(&row.id)] <= lookup.generation {
+                inner.rows.insert(row.id, (lookup.at, row.clone()));
             }
         }
     }
@@ -162,7 +165,7 @@ mod tests {
         let read = cache.get(&[a, b]);
         assert_eq!(read.missing, [a, b]);
         cache.forget([a]);
-        cache.put(read.generation, &[row(a), row(b)]);
+        cache.put(&read, &[row(a), row(b)]);
         let again = cache.get(&[a, b]);
         assert!(
             again.missing.contains(&a),
@@ -171,13 +174,13 @@ mod tests {
         if slot(&a) != slot(&b) {
             assert_eq!(again.held.len(), 1, "b, untouched, was stored");
         }
-        cache.put(again.generation, &[row(a)]);
+        cache.put(&again, &[row(a)]);
         assert!(cache.get(&[a]).missing.is_empty(), "read after the drop: stored");
         cache.clear();
         assert_eq!(cache.get(&[a, b]).missing, [a, b]);
         let late = cache.get(&[a]);
         cache.clear();
-        cache.put(late.generation, &[row(a)]);
+        cache.put(&late, &[row(a)]);
         assert!(cache.is_empty(), "a clear refuses every read begun before it");
     }
 }

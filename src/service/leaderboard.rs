@@ -32,7 +32,7 @@ pub async fn page(state: &AppState, board: Board, start: Start, n: usize, memory
                 .into_iter()
                 .map(Arc::new)
                 .collect();
-            state.boards.rows.put(lookup.generation, &read);
+            state.boards.rows.put(&lookup, &read);
             read
         };
         let mut by_id: HashMap<Uuid, Arc<UserRow>> =
