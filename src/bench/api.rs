@@ -12,7 +12,7 @@ use clap::{Args, ValueEnum};
 use sqlx::PgPool;
 
 use super::load::{FIRST_TELEGRAM_ID, bench_users};
-use super::{Histogram, bench_key, ms, revoke_key, rss_kib, start_server};
+use super::{Histogram, bench_key, ms, revoke_key, rss_kib, server_or};
 use crate::db::api_keys::ApiKey;
 use crate::db::leaderboard::{self, Board, Start};
 use crate::domain::access::Role;
@@ -334,24 +334,15 @@ async fn measure(
         deep: LeaderboardCursor { score, id },
     };
     let connections = args.connections.to_string();
-    let server = match &args.url {
-        Some(_) => None,
-        None => Some(
-            start_server(
-                database_url,
-                &[
-                    ("TTFD_DB_MAX_CONNECTIONS", connections.as_str()),
-                    ("TTFD_RATE_LIMIT_PER_KEY", "1000000000"),
-                ],
-            )
-            .await?,
-        ),
-    };
-    let url = match (&args.url, &server) {
-        (Some(url), _) => url.trim_end_matches('/').trim_end_matches("/graphql").to_owned(),
-        (None, Some(s)) => s.base.clone(),
-        (None, None) => unreachable!("a server was started"),
-    };
+    let (url, server) = server_or(
+        args.url.as_deref(),
+        database_url,
+        &[
+            ("TTFD_DB_MAX_CONNECTIONS", connections.as_str()),
+            ("TTFD_RATE_LIMIT_PER_KEY", "1000000000"),
+        ],
+    )
+    .await?;
     let pid = server.as_ref().and_then(|s| s.child.id());
     let idle_rss = pid.map(rss_kib).transpose()?;
 

@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use sqlx::PgPool;
 
-use super::{Histogram, bench_key, graphql, revoke_key, rss_kib, start_server};
+use super::{Histogram, bench_key, graphql, revoke_key, rss_kib, server_or};
 
 #[derive(Args, Debug, Clone)]
 pub struct EventsBench {
@@ -122,26 +122,17 @@ pub async fn run_events(pool: &PgPool, database_url: &str, args: EventsBench) ->
 async fn measure(database_url: &str, key: &str, args: EventsBench) -> anyhow::Result<()> {
     let per_connection = args.per_connection.to_string();
     let subscriptions = args.subscriptions.to_string();
-    let server = match &args.url {
-        Some(_) => None,
-        None => Some(
-            start_server(
-                database_url,
-                &[
-                    ("TTFD_WS_MAX_SUBSCRIPTIONS", per_connection.as_str()),
-                    ("TTFD_SUBSCRIPTIONS_PER_KEY", subscriptions.as_str()),
-                    ("TTFD_RATE_LIMIT_PER_KEY", "100000000"),
-                    ("TTFD_DB_MAX_CONNECTIONS", "32"),
-                ],
-            )
-            .await?,
-        ),
-    };
-    let base = match (&args.url, &server) {
-        (Some(url), _) => url.trim_end_matches('/').trim_end_matches("/graphql").to_owned(),
-        (_, Some(s)) => s.base.clone(),
-        (None, None) => unreachable!("a server was started"),
-    };
+    let (base, server) = server_or(
+        args.url.as_deref(),
+        database_url,
+        &[
+            ("TTFD_WS_MAX_SUBSCRIPTIONS", per_connection.as_str()),
+            ("TTFD_SUBSCRIPTIONS_PER_KEY", subscriptions.as_str()),
+            ("TTFD_RATE_LIMIT_PER_KEY", "100000000"),
+            ("TTFD_DB_MAX_CONNECTIONS", "32"),
+        ],
+    )
+    .await?;
     let pid = server.as_ref().and_then(|s| s.child.id());
     let rss = |pid: Option<u32>| pid.map(rss_kib).transpose();
     let http = reqwest::Client::new();

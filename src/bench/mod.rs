@@ -86,6 +86,25 @@ pub struct Server {
     pub ready_in: Duration,
 }
 
+/// The server a bench measures: the running one at `url` (its base, without `/graphql`), or
+/// one started here on `database_url` with `env` (returned too: it stops when dropped).
+pub async fn server_or(
+    url: Option<&str>,
+    database_url: &str,
+    env: &[(&str, &str)],
+) -> anyhow::Result<(String, Option<Server>)> {
+    Ok(match url {
+        Some(url) => (
+            url.trim_end_matches('/').trim_end_matches("/graphql").to_owned(),
+            None,
+        ),
+        None => {
+            let server = start_server(database_url, env).await?;
+            (server.base.clone(), Some(server))
+        }
+    })
+}
+
 /// Starts `ttfd serve` on `database_url` with extra environment and waits until it is ready.
 pub async fn start_server(database_url: &str, env: &[(&str, &str)]) -> anyhow::Result<Server> {
     let spawned = Instant::now();
