@@ -225,7 +225,15 @@ impl Boards {
                 self.lists.write().expect("boards").new_season();
             }
             // A merge names the surviving account; the merged one (`fromUserId`) is gone.
-            let merged = merged_ids(batch);
+            let merged: Vec<Uuid> = batch
+                .iter()
+                .filter(|e| e.row.event_type == "accounts_merged")
+                .filter_map(|e| e.row.data["fromUserId"].as_str()?.parse().ok())
+                .collect();
+            // Every event's user, score or not (coins, links), and the merged-away accounts:
+            // before the lists move, so no page shows a new place beside an old row.
+            self.rows
+                .forget(batch.iter().map(|e| e.row.user_id).chain(merged.iter().copied()));
             let mut ids: Vec<Uuid> = batch
                 .iter()
                 .filter(|e| !SCORE_NEUTRAL.contains(&e.row.event_type.as_str()))
@@ -234,10 +242,6 @@ impl Boards {
                 .collect();
             ids.sort_unstable();
             ids.dedup();
-            // Every event's user, score or not (coins, links), and the merged-away accounts:
-            // before the lists move, so no page shows a new place beside an old row.
-            self.rows
-                .forget(batch.iter().map(|e| e.row.user_id).chain(merged_ids(batch)));
             self.users(hub, &ids).await?;
         }
         if let Some(last) = batch.last() {
@@ -260,14 +264,6 @@ impl Boards {
         self.lists.write().expect("boards").set(ids, &rows);
         Ok(())
     }
-}
-
-/// The accounts the batch's merges took away (`fromUserId`; the event names the survivor).
-fn merged_ids(batch: &[Arc<LiveEvent>]) -> impl Iterator<Item = Uuid> + '_ {
-    batch
-        .iter()
-        .filter(|e| e.row.event_type == "accounts_merged")
-        .filter_map(|e| e.row.data["fromUserId"].as_str()?.parse::<Uuid>().ok())
 }
 
 /// Loads, then follows the hub for as long as the boards live. A failed read leaves the
@@ -333,7 +329,6 @@ async fn follow(boards: Weak<Boards>, hub: EventHub) {
             stale = true;
             if let Some(b) = boards.upgrade() {
                 b.ready.store(false, Ordering::Release);
-                b.rows.clear();
                 let _ = b.profiles.send(ProfileChange::All);
             }
         }
