@@ -158,11 +158,11 @@ pub enum Earners {
 /// - Rows go in key order so the primary key's index is appended to, not searched from the
 ///   root for every row.
 pub async fn record_earned(tx: &mut PgConnection, catalog: &Thresholds, earners: Earners) -> AppResult<u64> {
-    let active: Vec<String> =
-        sqlx::query_scalar("SELECT code FROM achievements WHERE code = ANY($1) AND retired_at IS NULL")
-            .bind(&catalog.codes)
-            .fetch_all(&mut *tx)
-            .await?;
+    let active: Vec<String> = self::catalog(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|a| a.code)
+        .collect();
     let mut codes = Vec::new();
     let mut tests = Vec::new();
     for ((code, column), value) in catalog.codes.iter().zip(&catalog.columns).zip(&catalog.values) {
