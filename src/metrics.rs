@@ -101,6 +101,7 @@ pub fn render(app: &AppState) -> String {
     for (path, count) in [("one_call", &paths.one_call), ("full", &paths.full)] {
         metrics::counter!("ttfd_xp_changes_total", "path" => path).absolute(count.load(Ordering::Relaxed));
     }
+    metrics::counter!("ttfd_xp_change_batches_total").absolute(paths.batches.load(Ordering::Relaxed));
     metrics::gauge!("ttfd_listener_connected").set(if stats.listening.load(Ordering::Relaxed) {
         1.0
     } else {

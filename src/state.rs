@@ -2,7 +2,6 @@
 //! and what starts it (`StateConfig`; `Process` says whether background work runs).
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use sqlx::PgPool;
@@ -15,6 +14,7 @@ use crate::domain::RankTable;
 use crate::domain::rules::Rules;
 use crate::error::AppResult;
 use crate::events::{EventHub, HubConfig, RetentionConfig, spawn_retention};
+use crate::service::one_call::{Batcher, OneCallPaths};
 
 /// What every request shares: the pool, the rank ladder (loaded once; ranks change only by
 /// migration), this process's event hub and its API key cache.
@@ -29,20 +29,13 @@ pub struct AppState {
     pub rules: Arc<Rules>,
     /// The rules' achievement unlocks as SQL tests them (the import, the one-call changes).
     pub unlock_thresholds: Arc<Thresholds>,
+    /// How XP changes (awards and activities) run: whether their common case is tried in one
+    /// statement first, and how many took each path.
     pub one_call: Arc<OneCallPaths>,
+    /// The queue of one-call changes and the workers that run them in batches.
+    pub xp_batches: Batcher,
     /// The leaderboards in memory (never ready in a one-shot command, or when turned off).
     pub boards: Arc<Boards>,
-}
-
-/// How XP changes (awards and activities) run: whether their common case is tried in one
-/// statement first (`service::one_call`), and how many took each path
-/// (`ttfd_xp_changes_total{path}`).
-#[derive(Debug, Default)]
-pub struct OneCallPaths {
-    pub enabled: bool,
-    pub one_call: AtomicU64,
-    /// Changes the one call declined, and all of them when it is off.
-    pub full: AtomicU64,
 }
 
 #[derive(Clone, Debug)]
@@ -142,6 +135,11 @@ impl AppState {
             Process::OneShot => EventHub::inert(pool.clone(), keys.clone()),
         };
         let unlock_thresholds = Arc::new(Thresholds::of(&config.rules.achievements, &ranks));
+        let one_call = Arc::new(OneCallPaths {
+            enabled: config.one_call,
+            ..OneCallPaths::default()
+        });
+        let xp_batches = Batcher::start(pool.clone(), unlock_thresholds.clone(), one_call.clone());
         Ok(AppState {
             read_pool: config.read_pool.clone().unwrap_or_else(|| pool.clone()),
             pool,
@@ -150,10 +148,8 @@ impl AppState {
             keys,
             rules: Arc::new(config.rules.clone()),
             unlock_thresholds,
-            one_call: Arc::new(OneCallPaths {
-                enabled: config.one_call,
-                ..OneCallPaths::default()
-            }),
+            one_call,
+            xp_batches,
             boards: boards.unwrap_or_else(Boards::inert),
         })
     }

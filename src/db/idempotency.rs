@@ -4,12 +4,13 @@ use sqlx::PgConnection;
 
 use crate::error::AppResult;
 
-/// A key as a statement stores it with its result.
-pub struct Keyed<'a> {
-    pub scope: &'a str,
-    pub key: &'a str,
-    pub operation: &'a str,
-    pub fingerprint: &'a str,
+/// The key a single-statement mutation stores its result under (owned: the change may wait in
+/// a queue for its batch).
+pub struct StoredUnder {
+    pub scope: String,
+    pub key: String,
+    pub operation: &'static str,
+    pub fingerprint: String,
 }
 
 pub struct StoredResult {

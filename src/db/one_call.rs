@@ -1,32 +1,31 @@
-//! An XP change in one call (`ttfd_xp_change`, migration `xp_change_in_one_call`): the common
-//! case of an award or an activity as a single statement. The migration says what it checks
-//! and when it declines.
+//! XP changes in one call (`ttfd_xp_changes`, migration `xp_changes_in_batches`): the common
+//! case of awards and activities for a batch of users as a single statement. The migration says
+//! what it checks and when it declines an item.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
 use super::achievements::Thresholds;
-use super::idempotency::Keyed;
+use super::idempotency::StoredUnder;
 use crate::domain::{EventType, Platform, UserKey};
-use crate::error::AppResult;
 
-pub struct OneCall<'a> {
-    pub key: &'a UserKey,
+/// One change, owned: it waits in a queue for its batch.
+pub struct Change {
+    pub key: UserKey,
     /// The XP asked for, before boosts (a message's, earned only outside its cooldown).
     pub xp: i32,
-    pub reason: Option<&'a str>,
+    pub reason: Option<String>,
     /// `None`: the user's primary platform.
     pub source: Option<Platform>,
     pub api_key: Option<Uuid>,
     /// `None`: an award.
-    pub activity: Option<ActivityCall<'a>>,
-    pub catalog: &'a Thresholds,
-    pub idempotency: Option<Keyed<'a>>,
+    pub activity: Option<ActivityCall>,
+    pub idempotency: Option<StoredUnder>,
 }
 
 /// What an activity counts and the event it writes (its data gets the XP applied).
-pub struct ActivityCall<'a> {
+pub struct ActivityCall {
     pub games: i32,
     pub wins: i32,
     pub voice_seconds: i32,
@@ -35,47 +34,97 @@ pub struct ActivityCall<'a> {
     pub cooldown_ms: Option<i64>,
     pub now: DateTime<Utc>,
     pub event_type: EventType,
-    pub data: &'a serde_json::Value,
+    pub data: serde_json::Value,
 }
 
-/// Runs the change as its own transaction (no BEGIN, no COMMIT: a single statement commits by
-/// itself). The stored result when it applied and committed; `None` when it declined, having
-/// written nothing, and the full path must run.
-pub async fn change(ex: impl PgExecutor<'_>, c: &OneCall<'_>) -> AppResult<Option<serde_json::Value>> {
-    let (id, platform, external) = match c.key {
-        UserKey::Id(id) => (Some(*id), None, None),
-        UserKey::External(e) => (None, Some(e.platform().as_str()), Some(e.as_str())),
+impl Change {
+    /// The order a batch locks its users in: the same in every batch, so two batches never
+    /// wait on each other in a cycle when their items name users the same way.
+    pub fn lock_order(&self) -> (u8, &str) {
+        match &self.key {
+            UserKey::Id(_) => (0, ""),
+            UserKey::External(e) => (e.platform() as u8 + 1, e.as_str()),
+        }
+    }
+}
+
+/// Runs the changes as one transaction (no BEGIN, no COMMIT: a single statement commits by
+/// itself). One result per change, in order: the stored result when it applied, `None` when it
+/// declined, having written nothing, and the full path must run. An error means nothing was
+/// written, or (a lost connection) that it is not known whether the whole batch was.
+pub async fn changes(
+    ex: impl PgExecutor<'_>,
+    batch: &[&Change],
+    catalog: &Thresholds,
+) -> sqlx::Result<Vec<Option<serde_json::Value>>> {
+    let all = |f: fn(&Change) -> Option<&str>| batch.iter().map(|c| f(c)).collect::<Vec<_>>();
+    let ids: Vec<_> = batch
+        .iter()
+        .map(|c| match c.key {
+            UserKey::Id(id) => Some(id),
+            UserKey::External(_) => None,
+        })
+        .collect();
+    let external = |platform: Platform| {
+        batch
+            .iter()
+            .map(|c| match &c.key {
+                UserKey::External(e) if e.platform() == platform => Some(e.as_str()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
     };
-    let keyed = c.idempotency.as_ref();
-    let activity = c.activity.as_ref();
-    let count = |f: fn(&ActivityCall<'_>) -> i32| activity.map_or(0, f);
-    Ok(sqlx::query_scalar(
-        "SELECT ttfd_xp_change($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-             $16, $17, $18, $19, $20, $21, $22, $23)",
+    let counted = |f: fn(&ActivityCall) -> i32| {
+        batch
+            .iter()
+            .map(|c| c.activity.as_ref().map_or(0, f))
+            .collect::<Vec<_>>()
+    };
+    let results: Vec<Option<serde_json::Value>> = sqlx::query_scalar(
+        "SELECT ttfd_xp_changes($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+             $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
     )
-    .bind(id)
-    .bind(platform)
-    .bind(external)
-    .bind(c.xp)
-    .bind(c.reason)
-    .bind(c.source.map(Platform::as_str))
-    .bind(c.api_key)
-    .bind([Uuid::now_v7(), Uuid::now_v7()])
-    .bind(count(|a| a.games))
-    .bind(count(|a| a.wins))
-    .bind(count(|a| a.voice_seconds))
-    .bind(count(|a| a.messages))
-    .bind(activity.and_then(|a| a.cooldown_ms))
-    .bind(activity.map_or_else(Utc::now, |a| a.now))
-    .bind(activity.map(|a| a.event_type.as_str()))
-    .bind(activity.map(|a| a.data))
-    .bind(&c.catalog.codes)
-    .bind(&c.catalog.columns)
-    .bind(&c.catalog.values)
-    .bind(keyed.map(|k| k.scope))
-    .bind(keyed.map(|k| k.key))
-    .bind(keyed.map(|k| k.operation))
-    .bind(keyed.map(|k| k.fingerprint))
+    .bind(ids)
+    .bind(external(Platform::Telegram))
+    .bind(external(Platform::Discord))
+    .bind(external(Platform::Website))
+    .bind(batch.iter().map(|c| c.xp).collect::<Vec<_>>())
+    .bind(all(|c| c.reason.as_deref()))
+    .bind(all(|c| c.source.map(Platform::as_str)))
+    .bind(batch.iter().map(|c| c.api_key).collect::<Vec<_>>())
+    .bind(batch.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
+    .bind(batch.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
+    .bind(counted(|a| a.games))
+    .bind(counted(|a| a.wins))
+    .bind(counted(|a| a.voice_seconds))
+    .bind(counted(|a| a.messages))
+    .bind(
+        batch
+            .iter()
+            .map(|c| c.activity.as_ref().and_then(|a| a.cooldown_ms))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        batch
+            .iter()
+            .map(|c| c.activity.as_ref().map_or_else(Utc::now, |a| a.now))
+            .collect::<Vec<_>>(),
+    )
+    .bind(all(|c| c.activity.as_ref().map(|a| a.event_type.as_str())))
+    .bind(
+        batch
+            .iter()
+            .map(|c| c.activity.as_ref().map(|a| &a.data))
+            .collect::<Vec<_>>(),
+    )
+    .bind(all(|c| c.idempotency.as_ref().map(|k| k.scope.as_str())))
+    .bind(all(|c| c.idempotency.as_ref().map(|k| k.key.as_str())))
+    .bind(all(|c| c.idempotency.as_ref().map(|k| k.operation)))
+    .bind(all(|c| c.idempotency.as_ref().map(|k| k.fingerprint.as_str())))
+    .bind(&catalog.codes)
+    .bind(&catalog.columns)
+    .bind(&catalog.values)
     .fetch_one(ex)
-    .await?)
+    .await?;
+    Ok(results)
 }

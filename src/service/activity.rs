@@ -116,7 +116,7 @@ pub async fn record(
         cooldown_ms: plan.message.then(|| state.rules.messages.cooldown_seconds * 1000),
         now,
         event_type: plan.event_type,
-        data: &plan.data,
+        data: plan.data.clone(),
     };
     if let Some(change) =
         one_call::attempt(state, actor, key, plan.xp, None, Some(call), idem.as_ref()).await?

@@ -59,12 +59,12 @@ impl Idempotency {
     }
 
     /// The key as a single-statement mutation stores it.
-    pub fn keyed(&self) -> store::Keyed<'_> {
-        store::Keyed {
-            scope: &self.scope,
-            key: self.key.as_str(),
+    pub fn stored_under(&self) -> store::StoredUnder {
+        store::StoredUnder {
+            scope: self.scope.clone(),
+            key: self.key.as_str().to_owned(),
             operation: self.operation,
-            fingerprint: &self.fingerprint,
+            fingerprint: self.fingerprint.clone(),
         }
     }
 

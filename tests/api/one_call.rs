@@ -3,8 +3,12 @@
 //! without it, answers the same and leaves the same rows, events, standings, unlocks and stored
 //! retries.
 
+use std::sync::atomic::Ordering;
+
+use futures_util::future::join_all;
 use serde_json::{Value, json};
 use sqlx::Row;
+use sqlx::types::Json;
 
 use crate::harness::{TestApp, create_key};
 
@@ -211,4 +215,87 @@ async fn an_xp_change_in_one_call_answers_and_writes_what_the_full_path_does() {
         "the common cases took one call"
     );
     assert_eq!(paths(&full), (0, total));
+}
+
+/// A user's `xp_change` events as (before, after), in log order.
+type Ledger = Vec<(i64, i64)>;
+
+/// Changes that arrive together run in batches (one statement, one commit for several users).
+/// Awards, games and retried keyed awards racing over a few users each apply exactly once, and
+/// each user's ledger reads in log order as one unbroken chain (before = the previous after):
+/// a batch that waited for one user while holding another must not write out of that order.
+#[tokio::test]
+async fn changes_batched_together_apply_once_each_and_keep_each_users_ledger_in_order() {
+    const USERS: usize = 6;
+    let app = TestApp::start().await;
+    for u in 0..USERS {
+        app.telegram_user(&format!("7{u}"), &format!("racer{u}")).await;
+    }
+    const GAME: &str =
+        "mutation($u: UserRef!) { change: recordGame(user: $u, gameType: \"chess\", won: false) { xp } }";
+    const AWARD: &str = "mutation($u: UserRef!, $d: Int!, $k: String) { change: awardXp(user: $u, delta: $d, idempotencyKey: $k) { xp } }";
+    let user = |i: usize| json!({ "telegramId": format!("7{}", i % USERS) });
+    let mut requests = Vec::new();
+    let mut awarded = 0;
+    for i in 0..80 {
+        let delta = 1 + i % 4;
+        requests.push((GAME, json!({ "u": user(i) })));
+        requests.push((AWARD, json!({ "u": user(i), "d": delta })));
+        awarded += delta as i64;
+        if i % 2 == 0 {
+            // A keyed award sent twice at once: it must apply once.
+            let keyed = json!({ "u": user(i + 1), "d": delta, "k": format!("race-{i}") });
+            requests.push((AWARD, keyed.clone()));
+            requests.push((AWARD, keyed));
+            awarded += delta as i64;
+        }
+    }
+    let answers = join_all(requests.iter().map(|(q, v)| app.gql(q, v.clone()))).await;
+    for a in &answers {
+        assert!(a.get("errors").is_none(), "{a}");
+    }
+    let rows: Vec<(String, i64, Json<Ledger>)> = sqlx::query_as(
+        "SELECT u.username, u.xp::bigint, jsonb_agg(jsonb_build_array((e.data->>'previousXp')::bigint, \
+             (e.data->>'xp')::bigint) ORDER BY e.txid, e.seq) \
+         FROM unified_users u JOIN cross_platform_events e ON e.user_id = u.id AND e.event_type = 'xp_change' \
+         GROUP BY u.username, u.xp ORDER BY 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let chains: Vec<_> = rows
+        .into_iter()
+        .map(|(name, xp, Json(steps))| (name, xp, steps))
+        .collect();
+    assert_eq!(chains.len(), USERS);
+    for (name, xp, steps) in &chains {
+        let mut before = 0;
+        for &(previous, after) in steps {
+            assert_eq!(previous, before, "{name}'s ledger in log order: {steps:?}");
+            before = after;
+        }
+        assert_eq!(before, *xp, "{name}'s ledger ends at the user's xp");
+    }
+    // Each change once: 80 games, 80 plain awards, 40 keyed awards (each sent twice).
+    let events: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM cross_platform_events WHERE event_type = 'xp_change'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(events, 80 + 40 + 80, "one xp_change per distinct change");
+    let game_xp: i64 = sqlx::query_scalar("SELECT coalesce(sum((data->>'xp')::bigint), 0)::bigint FROM cross_platform_events WHERE event_type = 'game_played'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let total: i64 = chains.iter().map(|c| c.1).sum();
+    assert_eq!(total, awarded + game_xp, "every award and game counted once");
+    let p = &app.state.one_call;
+    let (one_call, batches) = (
+        p.one_call.load(Ordering::Relaxed),
+        p.batches.load(Ordering::Relaxed),
+    );
+    assert!(
+        batches < one_call,
+        "some batch held several changes: {one_call} changes in {batches} batches"
+    );
 }
