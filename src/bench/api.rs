@@ -350,9 +350,11 @@ async fn measure(
     let ceiling_pool = crate::db::connect((*pool.connect_options()).clone(), args.connections)
         .await
         .map_err(|e| anyhow!(e.public_message_or_detail()))?;
-    // The ceiling is the SQL path: no boards in memory here.
+    // The ceiling is the SQL path: no boards in memory here. Nor any background work: an event
+    // hub and a score compactor here would load the database the measured server runs on.
     let config = StateConfig {
         boards_in_memory: false,
+        process: crate::state::Process::OneShot,
         ..StateConfig::default()
     };
     let state = AppState::start(ceiling_pool, &config)

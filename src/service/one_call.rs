@@ -11,6 +11,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use sqlx::PgPool;
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -29,6 +30,9 @@ pub const BATCH_CHANGES: usize = 16;
 /// Batches in flight at once per process (each holds one pooled connection while it runs).
 /// Two kept both cores busy; 1, 3, 4 and 8 were no faster (bench api, awardXp, 32 clients).
 pub const BATCH_WORKERS: usize = 2;
+/// How long a worker that found several changes waiting waits for more before it runs them:
+/// under load, bigger batches (+10-15 % awards/s in bench api at 500 µs, 2 runs).
+pub const BATCH_LINGER: Duration = Duration::from_micros(500);
 /// Changes waiting for a worker, at most; a change beyond it waits to be queued.
 pub const BATCH_QUEUE: usize = 1_024;
 
@@ -60,8 +64,22 @@ impl Batcher {
                 (pool.clone(), catalog.clone(), paths.clone(), waiting.clone());
             tokio::spawn(async move {
                 let mut batch = Vec::with_capacity(BATCH_CHANGES);
-                // Ends when the process's state (and with it every sender) is gone.
-                while waiting.lock().await.recv_many(&mut batch, BATCH_CHANGES).await > 0 {
+                loop {
+                    let mut waiting = waiting.lock().await;
+                    if waiting.recv_many(&mut batch, BATCH_CHANGES).await == 0 {
+                        // The process's state (and with it every sender) is gone.
+                        break;
+                    }
+                    // Several changes waiting say the database is the bottleneck: a moment
+                    // more gathers a bigger batch. One change alone never waits.
+                    if batch.len() > 1 && batch.len() < BATCH_CHANGES {
+                        tokio::time::sleep(BATCH_LINGER).await;
+                        while batch.len() < BATCH_CHANGES {
+                            let Ok(change) = waiting.try_recv() else { break };
+                            batch.push(change);
+                        }
+                    }
+                    drop(waiting);
                     paths.batches.fetch_add(1, Ordering::Relaxed);
                     run(&pool, &catalog, std::mem::take(&mut batch)).await;
                 }

@@ -307,6 +307,12 @@ async fn positions_from_score_counts_match_a_count_through_races_merges_and_seas
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(app.count("score_changes").await, 0);
+    // Losses and merges bring some counts to 0: each fold deletes those it zeroed.
+    let zeros: i64 = sqlx::query_scalar("SELECT count(*) FROM score_counts WHERE users = 0")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(zeros, 0, "no count of 0 is kept");
     check(positions_and_counts(&app).await);
     check_ended_season(&app).await;
 }

@@ -1,7 +1,8 @@
-//! XP changes in one call (`ttfd_xp_change`) against the full path they shortcut: the same
+//! XP changes in one call (`ttfd_xp_changes`) against the full path they shortcut: the same
 //! script of awards and activities run on two servers, one trying the one call first and one
 //! without it, answers the same and leaves the same rows, events, standings, unlocks and stored
-//! retries.
+//! retries; and changes racing over a few users, run together in batches, apply once each and
+//! keep each user's ledger in log order.
 
 use std::sync::atomic::Ordering;
 
