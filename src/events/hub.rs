@@ -29,8 +29,6 @@ pub enum ProfileChange {
     One(uuid::Uuid),
     All,
 }
-/// Rows the dispatcher reads per statement.
-const DISPATCH_BATCH: i64 = 1000;
 
 #[derive(Clone, Debug)]
 pub struct HubConfig {
@@ -315,8 +313,8 @@ impl EventHub {
     async fn dispatch(&self) -> AppResult<bool> {
         loop {
             let head = self.head();
-            let (rows, held_back) = events::read_for_dispatch(&self.pool, head, DISPATCH_BATCH).await?;
-            let full = rows.len() as i64 == DISPATCH_BATCH;
+            let (rows, held_back) = events::read_for_dispatch(&self.pool, head).await?;
+            let full = rows.len() as i64 == events::DISPATCH_BATCH;
             if !rows.is_empty() {
                 let mut ring = self.ring.lock().expect("event ring");
                 for row in rows {
