@@ -5,14 +5,15 @@
 -- trip for the lot. A batch of one is the old call.
 --
 -- Each item is checked and applied as `ttfd_xp_change` did, in the same order as the
--- service's unit of work: hold the season, queue on and lock the users (in id order), answer a used
+-- service's unit of work: hold the season, queue on and lock the users, answer a used
 -- idempotency key, count the activity, apply the XP, write the `xp_change` event and the
 -- activity's event, store the result under the key. The statements after the locks see
 -- everything that committed before the locks were granted.
 --
 -- An item that is not the common case gets NULL, having written nothing, and its caller takes
--- the full path: an unknown user (maybe just merged away), a user or an idempotency key an
--- earlier item of the batch already has, a used idempotency key (a replay or a conflict), a
+-- the full path: an unknown user (maybe just merged away), a user whose queue another change
+-- holds (all but the batch's first), a user or an idempotency key an earlier item of the batch
+-- already has, a used idempotency key (a replay or a conflict), a
 -- change of rank, an achievement earned and not held, a boost in force on a gain, an award of
 -- 0, a total past the Int range, a message clock that went backwards. Those checks may say
 -- "maybe" but never miss: a NULL is always safe. The other items still apply.
@@ -55,22 +56,27 @@ DECLARE
 BEGIN
     -- The season lock of `seasons::hold` ("ttfdseas").
     PERFORM pg_advisory_xact_lock_shared(8391444587316863347);
-    -- First every user's change queue (`ttfd_lock_user`), in id order, as merges take theirs:
-    -- batches and merges then only ever wait for each other in one direction. Queue locks
-    -- assign no transaction id, so taking them all before the first row lock keeps the event
-    -- log in each user's order even when the batch waits for one user while holding another.
-    SELECT coalesce(array_agg(q.id), '{}') INTO queued
+    -- First the users' change queues (`ttfd_lock_user`), in id order. Queue locks assign no
+    -- transaction id, so taking them before the first row lock keeps the event log in each
+    -- user's order. Only the first is waited for; the others are tried, and an item whose
+    -- queue is busy gets no user (its caller takes the full path). So a batch never waits
+    -- while it holds a queue, and cannot close a cycle with a merge, or with a full-path change
+    -- that still holds the queue of an account merged away while it waited.
+    SELECT coalesce(array_agg(q.id) FILTER (WHERE q.held), '{}') INTO queued
     FROM (
-        SELECT r.id
-        FROM unnest(p_ids, p_telegram, p_discord, p_email) AS i (id, tg, dc, em)
-        CROSS JOIN LATERAL (
-            SELECT u.id FROM unified_users u
-            WHERE u.id = i.id OR u.telegram_id = i.tg OR u.discord_id = i.dc OR u.website_email = i.em
-        ) r
-        GROUP BY r.id
-        ORDER BY r.id
-    ) q
-    WHERE ttfd_lock_user(q.id);
+        SELECT q.id,
+            CASE WHEN row_number() OVER (ORDER BY q.id) = 1 THEN ttfd_lock_user(q.id)
+                ELSE pg_try_advisory_xact_lock(1, hashtext(q.id::text)) END AS held
+        FROM (
+            SELECT r.id
+            FROM unnest(p_ids, p_telegram, p_discord, p_email) AS i (id, tg, dc, em)
+            CROSS JOIN LATERAL (
+                SELECT u.id FROM unified_users u
+                WHERE u.id = i.id OR u.telegram_id = i.tg OR u.discord_id = i.dc OR u.website_email = i.em
+            ) r
+            GROUP BY r.id
+        ) q
+    ) q;
     -- Then the rows. A merge that moved an identity to a user whose queue this batch does not
     -- hold leaves that item without a user.
     SELECT coalesce(array_agg(s.n ORDER BY s.n), '{}'), coalesce(array_agg(s.u ORDER BY s.n), '{}')
