@@ -37,17 +37,6 @@ pub struct ActivityCall {
     pub data: serde_json::Value,
 }
 
-impl Change {
-    /// The order a batch locks its users in: the same in every batch, so two batches never
-    /// wait on each other in a cycle when their items name users the same way.
-    pub fn lock_order(&self) -> (u8, &str) {
-        match &self.key {
-            UserKey::Id(_) => (0, ""),
-            UserKey::External(e) => (e.platform() as u8 + 1, e.as_str()),
-        }
-    }
-}
-
 /// Runs the changes as one transaction (no BEGIN, no COMMIT: a single statement commits by
 /// itself). One result per change, in order: the stored result when it applied, `None` when it
 /// declined, having written nothing, and the full path must run. An error means nothing was

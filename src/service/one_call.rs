@@ -100,8 +100,7 @@ impl Batcher {
 /// nothing: a deadlock with another batch, a key stored meanwhile), each change runs alone,
 /// so one change's error is its own. A lost connection is every change's error: whether the
 /// batch committed is not known, and a change must not be applied twice.
-async fn run(pool: &PgPool, catalog: &Thresholds, mut batch: Vec<(Change, Reply)>) {
-    batch.sort_by(|(a, _), (b, _)| a.lock_order().cmp(&b.lock_order()));
+async fn run(pool: &PgPool, catalog: &Thresholds, batch: Vec<(Change, Reply)>) {
     let changes: Vec<&Change> = batch.iter().map(|(c, _)| c).collect();
     match one_call::changes(pool, &changes, catalog).await {
         Ok(results) => {
