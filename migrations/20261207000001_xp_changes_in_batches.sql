@@ -13,9 +13,9 @@
 -- An item that is not the common case gets NULL, having written nothing, and its caller takes
 -- the full path: an unknown user (maybe just merged away), a user whose queue another change
 -- holds (all but the batch's first), a user or an idempotency key an earlier item of the batch
--- already has, a used idempotency key (a replay or a conflict), a
--- change of rank, an achievement earned and not held, a boost in force on a gain, an award of
--- 0, a total past the Int range, a message clock that went backwards. Those checks may say
+-- already has, a used idempotency key (a replay or a conflict), a change of rank, an
+-- achievement earned and not held, a boost in force on a gain, an award of 0, a total past the
+-- Int range, a message clock that went backwards. Those checks may say
 -- "maybe" but never miss: a NULL is always safe. The other items still apply.
 --
 -- Items are parallel arrays. An item names its user by p_ids, or by one of p_telegram,
@@ -66,6 +66,7 @@ BEGIN
     FROM (
         SELECT q.id,
             CASE WHEN row_number() OVER (ORDER BY q.id) = 1 THEN ttfd_lock_user(q.id)
+                -- The same key as `ttfd_lock_user` (migration user_locks), tried.
                 ELSE pg_try_advisory_xact_lock(1, hashtext(q.id::text)) END AS held
         FROM (
             SELECT r.id

@@ -46,74 +46,59 @@ pub async fn changes(
     batch: &[&Change],
     catalog: &Thresholds,
 ) -> sqlx::Result<Vec<Option<serde_json::Value>>> {
-    let all = |f: fn(&Change) -> Option<&str>| batch.iter().map(|c| f(c)).collect::<Vec<_>>();
-    let ids: Vec<_> = batch
-        .iter()
-        .map(|c| match c.key {
-            UserKey::Id(id) => Some(id),
-            UserKey::External(_) => None,
-        })
-        .collect();
+    let counted = |f: fn(&ActivityCall) -> i32| column(batch, |c| c.activity.as_ref().map_or(0, f));
     let external = |platform: Platform| {
-        batch
-            .iter()
-            .map(|c| match &c.key {
-                UserKey::External(e) if e.platform() == platform => Some(e.as_str()),
-                _ => None,
-            })
-            .collect::<Vec<_>>()
-    };
-    let counted = |f: fn(&ActivityCall) -> i32| {
-        batch
-            .iter()
-            .map(|c| c.activity.as_ref().map_or(0, f))
-            .collect::<Vec<_>>()
+        column(batch, move |c| match &c.key {
+            UserKey::External(e) if e.platform() == platform => Some(e.as_str()),
+            _ => None,
+        })
     };
     let results: Vec<Option<serde_json::Value>> = sqlx::query_scalar(
         "SELECT ttfd_xp_changes($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
              $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
     )
-    .bind(ids)
+    .bind(column(batch, |c| match c.key {
+        UserKey::Id(id) => Some(id),
+        UserKey::External(_) => None,
+    }))
     .bind(external(Platform::Telegram))
     .bind(external(Platform::Discord))
     .bind(external(Platform::Website))
-    .bind(batch.iter().map(|c| c.xp).collect::<Vec<_>>())
-    .bind(all(|c| c.reason.as_deref()))
-    .bind(all(|c| c.source.map(Platform::as_str)))
-    .bind(batch.iter().map(|c| c.api_key).collect::<Vec<_>>())
-    .bind(batch.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
-    .bind(batch.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
+    .bind(column(batch, |c| c.xp))
+    .bind(column(batch, |c| c.reason.as_deref()))
+    .bind(column(batch, |c| c.source.map(Platform::as_str)))
+    .bind(column(batch, |c| c.api_key))
+    .bind(column(batch, |_| Uuid::now_v7()))
+    .bind(column(batch, |_| Uuid::now_v7()))
     .bind(counted(|a| a.games))
     .bind(counted(|a| a.wins))
     .bind(counted(|a| a.voice_seconds))
     .bind(counted(|a| a.messages))
-    .bind(
-        batch
-            .iter()
-            .map(|c| c.activity.as_ref().and_then(|a| a.cooldown_ms))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        batch
-            .iter()
-            .map(|c| c.activity.as_ref().map_or_else(Utc::now, |a| a.now))
-            .collect::<Vec<_>>(),
-    )
-    .bind(all(|c| c.activity.as_ref().map(|a| a.event_type.as_str())))
-    .bind(
-        batch
-            .iter()
-            .map(|c| c.activity.as_ref().map(|a| &a.data))
-            .collect::<Vec<_>>(),
-    )
-    .bind(all(|c| c.idempotency.as_ref().map(|k| k.scope.as_str())))
-    .bind(all(|c| c.idempotency.as_ref().map(|k| k.key.as_str())))
-    .bind(all(|c| c.idempotency.as_ref().map(|k| k.operation)))
-    .bind(all(|c| c.idempotency.as_ref().map(|k| k.fingerprint.as_str())))
+    .bind(column(batch, |c| c.activity.as_ref().and_then(|a| a.cooldown_ms)))
+    .bind(column(batch, |c| {
+        c.activity.as_ref().map_or_else(Utc::now, |a| a.now)
+    }))
+    .bind(column(batch, |c| {
+        c.activity.as_ref().map(|a| a.event_type.as_str())
+    }))
+    .bind(column(batch, |c| c.activity.as_ref().map(|a| &a.data)))
+    .bind(column(batch, |c| {
+        c.idempotency.as_ref().map(|k| k.scope.as_str())
+    }))
+    .bind(column(batch, |c| c.idempotency.as_ref().map(|k| k.key.as_str())))
+    .bind(column(batch, |c| c.idempotency.as_ref().map(|k| k.operation)))
+    .bind(column(batch, |c| {
+        c.idempotency.as_ref().map(|k| k.fingerprint.as_str())
+    }))
     .bind(&catalog.codes)
     .bind(&catalog.columns)
     .bind(&catalog.values)
     .fetch_one(ex)
     .await?;
     Ok(results)
+}
+
+/// One parameter array of the batch: the function takes its items as parallel arrays.
+fn column<'a, T>(batch: &[&'a Change], f: impl Fn(&'a Change) -> T) -> Vec<T> {
+    batch.iter().map(|c| f(c)).collect()
 }

@@ -97,7 +97,7 @@ impl Batcher {
 }
 
 /// Runs one batch and answers each change. When PostgreSQL refuses the batch (it wrote
-/// nothing: a deadlock with another batch, a key stored meanwhile), each change runs alone,
+/// nothing: a key stored meanwhile, a check that one change fails), each change runs alone,
 /// so one change's error is its own. A lost connection is every change's error: whether the
 /// batch committed is not known, and a change must not be applied twice.
 async fn run(pool: &PgPool, catalog: &Thresholds, batch: Vec<(Change, Reply)>) {

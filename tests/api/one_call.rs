@@ -224,7 +224,7 @@ type Ledger = Vec<(i64, i64)>;
 /// Changes that arrive together run in batches (one statement, one commit for several users).
 /// Awards, games and retried keyed awards racing over a few users each apply exactly once, and
 /// each user's ledger reads in log order as one unbroken chain (before = the previous after):
-/// a batch that waited for one user while holding another must not write out of that order.
+/// a batch that writes several users must not put any of them out of that order.
 #[tokio::test]
 async fn changes_batched_together_apply_once_each_and_keep_each_users_ledger_in_order() {
     const USERS: usize = 6;
