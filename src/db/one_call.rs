@@ -1,6 +1,7 @@
-//! XP changes in one call (`ttfd_xp_changes`, migration `xp_changes_in_batches`): the common
-//! case of awards and activities for a batch of users as a single statement. The migration says
-//! what it checks and when it declines an item.
+//! XP changes in one call (`ttfd_xp_changes`, migrations `xp_changes_in_batches` and
+//! `rank_changes_in_batches`): the common case of awards and activities, changes of rank
+//! included, for a batch of users as a single statement. The migrations say what it checks and
+//! when it declines an item.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
@@ -55,7 +56,7 @@ pub async fn changes(
     };
     let results: Vec<Option<serde_json::Value>> = sqlx::query_scalar(
         "SELECT ttfd_xp_changes($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-             $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
+             $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
     )
     .bind(column(batch, |c| match c.key {
         UserKey::Id(id) => Some(id),
@@ -68,8 +69,7 @@ pub async fn changes(
     .bind(column(batch, |c| c.reason.as_deref()))
     .bind(column(batch, |c| c.source.map(Platform::as_str)))
     .bind(column(batch, |c| c.api_key))
-    .bind(column(batch, |_| Uuid::now_v7()))
-    .bind(column(batch, |_| Uuid::now_v7()))
+    .bind(event_ids(batch.len()))
     .bind(counted(|a| a.games))
     .bind(counted(|a| a.wins))
     .bind(counted(|a| a.voice_seconds))
@@ -96,6 +96,12 @@ pub async fn changes(
     .fetch_one(ex)
     .await?;
     Ok(results)
+}
+
+/// The ids of the events the batch may write: four per change, as the function takes them (its
+/// XP change, change of rank, rank reward and activity), unused ones skipped.
+fn event_ids(changes: usize) -> Vec<Uuid> {
+    (0..4 * changes).map(|_| Uuid::now_v7()).collect()
 }
 
 /// One parameter array of the batch: the function takes its items as parallel arrays.

@@ -123,15 +123,25 @@ async fn script(app: &TestApp) -> (Vec<Value>, u64) {
     ] {
         out.push(activity(app, three.clone(), call).await);
     }
+    // Climbing back past a rank whose reward was paid (it pays 0) and on past the next; a climb
+    // to tier C, whose achievement it earns (the full path); a rank reward past the Int range.
+    out.push(award(app, None, one.clone(), 300, None, None).await);
+    out.push(award(app, None, one.clone(), 6000, Some("event"), None).await);
+    sqlx::query("UPDATE unified_users SET coins = 2147483640 WHERE telegram_id = '3'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    out.push(award(app, None, three.clone(), 200, None, None).await);
     // Unknown users and a total past the Int range.
     out.push(award(app, None, json!({"telegramId": "404"}), 1, None, None).await);
     out.push(award(app, None, json!({"id": uuid::Uuid::nil()}), 1, None, None).await);
     out.push(award(app, None, one.clone(), i32::MAX as i64, None, None).await);
-    // The common cases above: k1's first award, the award by id, the bot's, the loss of 3, the
-    // 30 after the losses, the award with k2 (the unlock is held by then), the loss under the
-    // boost, the first user's two in the new season; the lost game, both voice sessions, the
-    // three messages and the game that earned 0 (the keyed win crosses 100 XP: a rank up).
-    (out, 9 + 7)
+    // The common cases above: k1's first award, the award by id, the bot's, the rank up, the
+    // loss of 3, the loss that lowers the rank, the 30 after the losses, the award with k2 (the
+    // unlock is held by then), the loss under the boost, the first user's two in the new
+    // season; the lost game, both voice sessions, the three messages, the keyed win (it crosses
+    // 100 XP: a rank up) and the game that earned 0; the climb past a paid rank.
+    (out, 11 + 8 + 1)
 }
 
 /// What the script left in the database, without the ids that differ between databases.
@@ -186,15 +196,48 @@ async fn an_xp_change_in_one_call_answers_and_writes_what_the_full_path_does() {
     }
     // The script did what it says: its errors, its unlock, its archived season.
     let errors: Vec<_> = answers.iter().filter_map(|a| a["error"].as_str()).collect();
-    assert_eq!(errors, ["CONFLICT", "NOT_FOUND", "NOT_FOUND", "INVALID_INPUT"]);
+    assert_eq!(
+        errors,
+        [
+            "CONFLICT",
+            "INVALID_INPUT",
+            "NOT_FOUND",
+            "NOT_FOUND",
+            "INVALID_INPUT"
+        ]
+    );
     let unlocked: Vec<_> = answers
         .iter()
         .flat_map(|a| a["achievementsUnlocked"].as_array().into_iter().flatten())
         .map(|u| u["code"].as_str().unwrap())
         .collect();
-    assert_eq!(unlocked, ["thousand_messages", "first_win"]);
+    assert_eq!(unlocked, ["thousand_messages", "first_win", "tier_c"]);
+    // The climbs paid what they say (the first rank: the 90, the unlock's 200 XP, the keyed
+    // win and its retry); a rank paid before pays 0; each rank crossed is named.
+    let climbs: Vec<_> = answers
+        .iter()
+        .filter(|a| a["rankUp"] == true)
+        .map(|a| {
+            (
+                a["rewardCoins"].clone(),
+                a["ranksCrossed"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        climbs,
+        [
+            (json!(50), 1),
+            (json!(50), 1),
+            (json!(50), 1),
+            (json!(50), 1),
+            (json!(75), 2),
+            (json!(1525), 7)
+        ],
+        "{answers:#?}"
+    );
     let earned: Vec<_> = answers.iter().map(|a| a["delta"].clone()).collect();
-    let messages = &earned[earned.len() - 10..earned.len() - 7];
+    let messages = &earned[earned.len() - 13..earned.len() - 10];
     assert!(
         messages[0].as_i64() > Some(0) && messages[1] == 0 && messages[2] == 0,
         "{messages:?}"
