@@ -97,6 +97,7 @@ pub fn render(app: &AppState) -> String {
     metrics::gauge!("ttfd_boards_ready").set(if boards.is_ready() { 1.0 } else { 0.0 });
     metrics::gauge!("ttfd_boards_bytes").set(boards.bytes() as f64);
     metrics::gauge!("ttfd_boards_rows_held").set(boards.rows.len() as f64);
+    metrics::counter!("ttfd_boards_loads_total").absolute(boards.loads());
     let paths = &app.one_call;
     for (path, count) in [("one_call", &paths.one_call), ("full", &paths.full)] {
         metrics::counter!("ttfd_xp_changes_total", "path" => path).absolute(count.load(Ordering::Relaxed));

@@ -3,27 +3,30 @@
 //! the event stream subscribers get, so positions, pages and `around` cost no SQL but the rows
 //! they show.
 //!
-//! How it follows: it subscribes to the hub before it loads, so every change committed after
-//! the snapshot comes as an event. For each dispatched batch it reads the scores of the users
-//! the events name, by primary key, and moves them. A read gives the latest committed state,
-//! so a board converges on the database within one dispatch; the SQL path stays the reference.
-//! A season start empties the season board at once; a merge moves the surviving account and
-//! drops the merged one. An import, a lagging receiver or a missed account notification
-//! reloads; until a load is done, `ready` is false and reads
-//! take the SQL path. New accounts write no event: the account notifications
+//! How it follows: after a load it reads the event stream subscribers get from the hub's head
+//! before the snapshot, so every change committed after the snapshot comes as an event; a
+//! follower that falls behind the hub catches up from the event log, as a subscriber does. For
+//! each batch it reads the scores of the users the events name, by primary key, and moves them.
+//! A read gives the latest committed state, so a board converges on the database within one
+//! dispatch; the SQL path stays the reference. A season start empties the season board at once;
+//! a merge moves the surviving account and drops the merged one. An import, a log that cannot
+//! be read or a missed account notification reloads; until a load is done, `ready` is false
+//! and reads take the SQL path. New accounts write no event: the account notifications
 //! (`ttfd_profiles`) bring them.
 
 mod lists;
 pub mod order;
 pub mod rows;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
+
+use futures_util::StreamExt;
 
 use crate::db::leaderboard::{Board, Start};
 use crate::domain::cursor::EventCursor;
@@ -34,6 +37,9 @@ use order::Entry;
 
 /// Events after which the boards load again: they move many accounts at once.
 const RELOADS: [&str; 1] = ["imported"];
+
+/// Events applied in one batch at most (one read of their users' scores).
+const FOLLOW_BATCH: usize = 1_024;
 
 /// Events that change no score.
 const SCORE_NEUTRAL: [&str; 2] = ["coins_change", "account_linked"];
@@ -53,6 +59,8 @@ pub struct Boards {
     ready: AtomicBool,
     /// Loaded at least once (readiness: a reload later does not take the process out).
     loaded: AtomicBool,
+    /// Loads begun (`ttfd_boards_loads_total`).
+    loads: AtomicU64,
     /// The last event whose changes the lists hold.
     applied: watch::Sender<EventCursor>,
     /// Account changes, passed on once the lists hold them.
@@ -69,6 +77,7 @@ impl Boards {
             lists: RwLock::default(),
             ready: AtomicBool::new(false),
             loaded: AtomicBool::new(false),
+            loads: AtomicU64::new(0),
             applied: watch::channel(EventCursor { txid: 0, seq: 0 }).0,
             profiles: broadcast::channel(256).0,
             rows: rows::RowCache::default(),
@@ -183,8 +192,10 @@ impl Boards {
         lists.bytes()
     }
 
-    async fn load(&self, hub: &EventHub) -> AppResult<()> {
+    /// Loads the lists; returns the cursor the snapshot holds every event up to.
+    async fn load(&self, hub: &EventHub) -> AppResult<EventCursor> {
         self.ready.store(false, Ordering::Release);
+        self.loads.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         // The hub's head before the snapshot: every event up to it is in the snapshot.
         let head = hub.head();
@@ -211,7 +222,13 @@ impl Boards {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "leaderboards loaded"
         );
-        Ok(())
+        Ok(head)
+    }
+
+    /// Loads begun since the process started: the first, then one per import, unreadable log
+    /// or missed account notification.
+    pub fn loads(&self) -> u64 {
+        self.loads.load(Ordering::Relaxed)
     }
 
     /// Applies a dispatched batch.
@@ -277,16 +294,23 @@ async fn follow(boards: Weak<Boards>, hub: EventHub) {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let (mut events, _) = hub.subscribe();
     let mut profiles = hub.profile_changes();
-    let mut stale = true;
+    // The events after the last load's snapshot, in batches of what has arrived. A follower
+    // too slow for the hub catches up from the event log rather than loading again: a load
+    // reads every user, and under a steady stream of events a follower that reloaded on every
+    // lag fell behind again while it loaded (recordMessage at 3,400/s kept a server loading
+    // for seconds).
+    let mut events = None;
     loop {
         let Some(b) = boards.upgrade() else { return };
-        if stale {
+        if events.is_none() {
             // Account changes heard before the load are in its snapshot.
             while profiles.try_recv().is_ok() {}
             match b.load(&hub).await {
-                Ok(()) => stale = false,
+                Ok(head) => {
+                    let stream = crate::events::follow(hub.clone(), head);
+                    events = Some(Box::pin(stream.ready_chunks(FOLLOW_BATCH)));
+                }
                 Err(e) => {
                     if hub.pool.is_closed() {
                         return;
@@ -299,18 +323,16 @@ async fn follow(boards: Weak<Boards>, hub: EventHub) {
             }
         }
         drop(b);
+        let Some(stream) = events.as_mut() else { continue };
         let outcome = tokio::select! {
-            event = events.recv() => match event {
-                Ok(first) => {
-                    let mut batch = vec![first];
-                    while let Ok(more) = events.try_recv() {
-                        batch.push(more);
-                    }
+            batch = stream.next() => match batch.map(|b| b.into_iter().collect::<AppResult<Vec<_>>>()) {
+                Some(Ok(batch)) => {
                     let Some(b) = boards.upgrade() else { return };
                     b.events(&hub, &batch).await
                 }
-                Err(RecvError::Lagged(_)) => Err(crate::error::AppError::internal("lagged")),
-                Err(RecvError::Closed) => return,
+                // The log could not be read (the stream ends after saying so).
+                Some(Err(e)) => Err(e),
+                None => return,
             },
             change = profiles.recv() => match change {
                 Ok(ProfileChange::One(user)) => {
@@ -326,7 +348,7 @@ async fn follow(boards: Weak<Boards>, hub: EventHub) {
         };
         if let Err(e) = outcome {
             tracing::debug!(error = ?e, "the leaderboards load again");
-            stale = true;
+            events = None;
             if let Some(b) = boards.upgrade() {
                 b.ready.store(false, Ordering::Release);
                 let _ = b.profiles.send(ProfileChange::All);

@@ -14,4 +14,4 @@ mod stream;
 
 pub use hub::{CHANNEL, EventHub, HubConfig, LiveEvent, PROFILES_CHANNEL, ProfileChange};
 pub use retention::{RetentionConfig, spawn_retention};
-pub use stream::subscribe;
+pub use stream::{follow, subscribe};

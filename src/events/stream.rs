@@ -21,6 +21,30 @@ pub fn subscribe(
     filter: EventFilter,
     after: Option<EventCursor>,
 ) -> impl Stream<Item = Result<Arc<LiveEvent>, AppError>> + Send {
+    events_after(hub, filter, after, true)
+}
+
+/// Every event after `after`, as `subscribe` gives them, for the process's own follower (the
+/// boards in memory): not a subscriber, so its events are not counted as delivered (its
+/// catch-ups are counted as lagged).
+pub fn follow(
+    hub: EventHub,
+    after: EventCursor,
+) -> impl Stream<Item = Result<Arc<LiveEvent>, AppError>> + Send {
+    events_after(hub, EventFilter::default(), Some(after), false)
+}
+
+fn events_after(
+    hub: EventHub,
+    filter: EventFilter,
+    after: Option<EventCursor>,
+    delivers: bool,
+) -> impl Stream<Item = Result<Arc<LiveEvent>, AppError>> + Send {
+    let delivered = move |hub: &EventHub| {
+        if delivers {
+            hub.stats.delivered.fetch_add(1, Ordering::Relaxed);
+        }
+    };
     // On the ring before the stream is first polled: whoever holds the stream holds a
     // subscription that hears every event from now on.
     let (rx, head) = hub.subscribe();
@@ -36,7 +60,7 @@ pub fn subscribe(
                         let done = (rows.len() as i64) < REPLAY_PAGE;
                         for row in rows {
                             last = row.cursor();
-                            hub.stats.delivered.fetch_add(1, Ordering::Relaxed);
+                            delivered(&hub);
                             yield Ok(LiveEvent::new(row));
                         }
                         if done {
@@ -60,7 +84,7 @@ pub fn subscribe(
                         }
                         last = cursor;
                         if filter.matches(&event.row) {
-                            hub.stats.delivered.fetch_add(1, Ordering::Relaxed);
+                            delivered(&hub);
                             yield Ok(event);
                         }
                     }
