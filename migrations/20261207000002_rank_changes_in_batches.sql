@@ -102,14 +102,17 @@ BEGIN
         ) x (new_xp)
     ),
     plan AS (
-        SELECT c.*, r.new_rank, up.reward, up.crossed
+        SELECT c.*, r.new_rank, up.reward, up.crossed, up.ranks_paid
         FROM counted c
         CROSS JOIN LATERAL (SELECT max(id) AS new_rank FROM ranks WHERE required_xp <= c.new_xp) r
         -- The ranks crossed upward, lowest first: each pays its reward unless it was paid before.
+        -- As the `rank_up` event names them (crossed) and as the result lists them (ranks_paid).
         CROSS JOIN LATERAL (
             SELECT coalesce(sum(k.paid), 0) AS reward,
                 coalesce(jsonb_agg(jsonb_build_object('rankId', k.id, 'rankName', k.name,
-                    'rewardCoins', k.paid) ORDER BY k.id), '[]') AS crossed
+                    'rewardCoins', k.paid) ORDER BY k.id), '[]') AS crossed,
+                coalesce(jsonb_agg(jsonb_build_object('rank_id', k.id, 'reward_coins', k.paid)
+                    ORDER BY k.id), '[]') AS ranks_paid
             FROM (
                 SELECT k.id, k.name,
                     CASE WHEN k.id > c.rewarded_rank_id THEN k.reward_coins ELSE 0 END AS paid
@@ -199,9 +202,7 @@ BEGIN
             jsonb_build_object('user_id', p.id, 'delta', p.applied, 'xp', p.new_xp,
                 'coins', p.coins + p.reward, 'old_rank_id', p.rank_id, 'new_rank_id', p.new_rank,
                 'reward_coins', p.reward,
-                'ranks_crossed', (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                    'rank_id', x.v->'rankId', 'reward_coins', x.v->'rewardCoins') ORDER BY x.o), '[]')
-                    FROM jsonb_array_elements(p.crossed) WITH ORDINALITY x (v, o)),
+                'ranks_crossed', p.ranks_paid,
                 'achievements_unlocked', '[]'::jsonb,
                 -- The item's last event.
                 'event_cursor', (

@@ -22,11 +22,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch};
 use uuid::Uuid;
-
-use futures_util::StreamExt;
 
 use crate::db::leaderboard::{Board, Start};
 use crate::domain::cursor::EventCursor;
