@@ -58,8 +58,22 @@ pub(super) struct ImportArgs {
     rules: RulesArgs,
 }
 
-/// Exit status of an import stopped by bad rows (nothing written).
-const IMPORT_REJECTED: u8 = 2;
+/// An import stopped by bad rows, having written nothing (its message is printed already):
+/// exit status 2.
+#[derive(Debug)]
+pub(super) struct ImportRejected;
+
+impl ImportRejected {
+    pub(super) const EXIT_STATUS: u8 = 2;
+}
+
+impl std::fmt::Display for ImportRejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("nothing was imported")
+    }
+}
+
+impl std::error::Error for ImportRejected {}
 
 pub(super) async fn run(args: ImportArgs) -> anyhow::Result<()> {
     use crate::domain::import::{Source, XpPolicy};
@@ -132,7 +146,7 @@ pub(super) async fn run(args: ImportArgs) -> anyhow::Result<()> {
             "error: nothing was imported: {} row(s) rejected. Fix them, or pass --skip-invalid to import the rest.",
             report.rejected.len()
         );
-        std::process::exit(i32::from(IMPORT_REJECTED));
+        return Err(ImportRejected.into());
     }
     Ok(())
 }

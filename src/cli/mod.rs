@@ -90,11 +90,19 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // Lines are written to stderr by a thread of their own, in bursts: a request's task formats
+    // its line and queues it instead of making a write(2) per line (`user(ref)` +5 to +11 % in
+    // A/Bs, docs/operations.md). Never lossy: a full queue (128,000 lines) makes the logger
+    // wait, as stderr itself did. `flushed` writes what is queued when main returns.
+    let (stderr, flushed) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("ttfd-log")
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     // Colours only for a terminal: a log file or a pipeline gets plain lines, not escape codes.
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
+        .with_writer(stderr);
     match cli.log_format {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
@@ -158,8 +166,11 @@ pub fn main() -> ExitCode {
             Command::Schema | Command::Config(_) => unreachable!("handled above"),
         }
     });
+    // The log's queued lines before the error line.
+    drop(flushed);
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<import::ImportRejected>() => ExitCode::from(import::ImportRejected::EXIT_STATUS),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

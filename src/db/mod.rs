@@ -33,10 +33,29 @@ use crate::error::{AppError, AppResult};
 
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
+/// A pooled connection idle for longer than this is pinged before it is handed out.
+pub const PING_IDLE_AFTER: Duration = Duration::from_secs(10);
+
 pub async fn connect(options: PgConnectOptions, max_connections: u32) -> AppResult<PgPool> {
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))
+        // sqlx pings every connection it hands out by default: a round trip to PostgreSQL
+        // before every statement, on the request's path (under `user(ref)` the acquire was
+        // 9 % of the server's CPU samples with the ping, 1.7 % without). The pool also pings
+        // each connection it takes back, so one handed out was alive when last used; only
+        // one idle for a while is pinged again (the check sqlx's documentation gives). A
+        // connection that breaks in between fails its statement with an error, and the pool
+        // drops it.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_IDLE_AFTER {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_with(options)
         .await
         .map_err(|e| AppError::internal(format!("cannot connect to PostgreSQL: {e}")))

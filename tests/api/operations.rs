@@ -364,3 +364,33 @@ async fn random_operation_names_cannot_grow_the_metrics() {
     );
     assert!(metrics.len() < 2_000_000, "/metrics is {} bytes", metrics.len());
 }
+
+/// The pool hands a connection out without a round trip unless it sat idle for
+/// `db::PING_IDLE_AFTER` (sqlx pings it when taking it back): one that PostgreSQL dropped in
+/// between fails one statement, and the pool replaces it rather than handing it out again.
+#[tokio::test]
+async fn a_pooled_connection_the_server_dropped_fails_one_statement_and_is_replaced() {
+    let db = crate::harness::fresh_database().await;
+    let pool = ttfd::db::connect(db.clone(), 1).await.unwrap();
+    let admin = ttfd::db::connect(db, 1).await.unwrap();
+    let pid = || sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()").fetch_one(&pool);
+    let dropped = pid().await.unwrap();
+    // Waits (up to 5 s) until the backend is gone, while the connection idles in the pool.
+    let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1, 5000)")
+        .bind(dropped)
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+    assert!(ended);
+    assert!(
+        pid().await.is_err(),
+        "handed out unpinged, the dropped connection's statement fails"
+    );
+    let replaced = pid().await.unwrap();
+    assert_ne!(replaced, dropped);
+    assert_eq!(
+        pid().await.unwrap(),
+        replaced,
+        "the new connection stays in the pool"
+    );
+}
