@@ -375,6 +375,15 @@ async fn a_pooled_connection_the_server_dropped_fails_one_statement_and_is_repla
     let admin = ttfd::db::connect(db, 1).await.unwrap();
     let pid = || sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()").fetch_one(&pool);
     let dropped = pid().await.unwrap();
+    // The pool takes a connection back in a task of its own (after its ping): wait for that.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while pool.num_idle() < 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the connection never went back to the pool"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     // Waits (up to 5 s) until the backend is gone, while the connection idles in the pool.
     let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1, 5000)")
         .bind(dropped)
