@@ -28,12 +28,13 @@ use crate::state::AppState;
 /// Changes in one batch, at most.
 pub const BATCH_CHANGES: usize = 16;
 /// Batches in flight at once per process (each holds one pooled connection while it runs).
-/// Two kept both cores busy; 1, 3, 4 and 8 were no faster (bench api, awardXp, 32 clients).
-/// Since workers wait beside a running batch, three cut the awards' p99 (18.1 → 17.1 ms,
-/// awards/s +2 %, 3 rounds): a change less often waits behind two whole batches.
+/// While a worker ran a lone change at once, 1, 2, 3, 4 and 8 were level (bench api, awardXp,
+/// 32 clients). Since workers wait beside a running batch, three cut the awards' p99 against
+/// two (18.1 → 17.1 ms, awards/s +2 %, 3 rounds): a change less often waits behind two whole
+/// batches.
 pub const BATCH_WORKERS: usize = 3;
 /// How long a worker waits for more changes before it runs what it found, when it found
-/// several or the other batch is still running: under load, bigger batches (+10-15 % awards/s
+/// several or another batch is still running: under load, bigger batches (+10-15 % awards/s
 /// in bench api at 500 µs, 2 runs; waiting beside a running batch too, 9.5 → 12.8 changes a
 /// batch and +8 % awards/s, 4 rounds).
 pub const BATCH_LINGER: Duration = Duration::from_micros(500);
