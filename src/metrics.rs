@@ -65,6 +65,17 @@ pub fn graphql_request(operation: &str, outcome: &'static str, elapsed: Duration
     metrics::histogram!("ttfd_graphql_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
 }
 
+/// One XP change's wait for its batch: from its queueing to its batch's start, the batch's
+/// gathering included.
+pub fn xp_change_waited(waited: Duration) {
+    metrics::histogram!("ttfd_xp_change_wait_seconds").record(waited.as_secs_f64());
+}
+
+/// One batch of XP changes: its statement and commit, from the worker's side.
+pub fn xp_change_batch_ran(ran: Duration) {
+    metrics::histogram!("ttfd_xp_change_batch_seconds").record(ran.as_secs_f64());
+}
+
 pub fn websocket_opened() {
     metrics::gauge!("ttfd_websocket_connections").increment(1.0);
 }

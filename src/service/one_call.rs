@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -42,7 +42,8 @@ pub const BATCH_LINGER: Duration = Duration::from_micros(500);
 pub const BATCH_QUEUE: usize = 1_024;
 
 /// How many changes took each path, and in how many batches the one calls ran
-/// (`ttfd_xp_changes_total{path}`, `ttfd_xp_change_batches_total`).
+/// (`ttfd_xp_changes_total{path}`, `ttfd_xp_change_batches_total`). How long each change
+/// waited for its batch and how long each batch ran are histograms (`crate::metrics`).
 #[derive(Debug, Default)]
 pub struct OneCallPaths {
     pub enabled: bool,
@@ -54,10 +55,13 @@ pub struct OneCallPaths {
 
 type Reply = oneshot::Sender<AppResult<Option<serde_json::Value>>>;
 
+/// A change waiting for a batch: what to apply, where to answer, and since when it waits.
+type Queued = (Change, Reply, Instant);
+
 /// The queue of changes waiting for a batch, and the workers that run them.
 #[derive(Clone)]
 pub struct Batcher {
-    queue: mpsc::Sender<(Change, Reply)>,
+    queue: mpsc::Sender<Queued>,
 }
 
 impl Batcher {
@@ -95,7 +99,16 @@ impl Batcher {
                     drop(waiting);
                     paths.batches.fetch_add(1, Ordering::Relaxed);
                     running.fetch_add(1, Ordering::AcqRel);
-                    run(&pool, &catalog, std::mem::take(&mut batch)).await;
+                    let started = Instant::now();
+                    let changes = batch
+                        .drain(..)
+                        .map(|(change, reply, queued)| {
+                            crate::metrics::xp_change_waited(started - queued);
+                            (change, reply)
+                        })
+                        .collect();
+                    run(&pool, &catalog, changes).await;
+                    crate::metrics::xp_change_batch_ran(started.elapsed());
                     running.fetch_sub(1, Ordering::AcqRel);
                 }
             });
@@ -106,7 +119,10 @@ impl Batcher {
     async fn submit(&self, change: Change) -> AppResult<Option<serde_json::Value>> {
         let (reply, answer) = oneshot::channel();
         let gone = || AppError::internal("the XP change batches have stopped");
-        self.queue.send((change, reply)).await.map_err(|_| gone())?;
+        self.queue
+            .send((change, reply, Instant::now()))
+            .await
+            .map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
     }
 }

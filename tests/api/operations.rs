@@ -98,7 +98,12 @@ async fn metrics_count_queries_and_subscriptions() {
     let operation = format!("Ranks{}", std::process::id());
     let query = format!("query {operation} {{ ranks {{ id }} }}");
     let requests = format!("ttfd_graphql_requests_total{{operation=\"{operation}\",outcome=\"ok\"}}");
-    let before = metric(&app.metrics().await, &requests);
+    let (waits, batches) = (
+        "ttfd_xp_change_wait_seconds_count",
+        "ttfd_xp_change_batch_seconds_count",
+    );
+    let earlier = app.metrics().await;
+    let before = metric(&earlier, &requests);
     app.ok(&query, json!({})).await;
     app.ok(&query, json!({})).await;
     // It waits for a second event, so it still holds its subscription when scraped.
@@ -118,6 +123,13 @@ async fn metrics_count_queries_and_subscriptions() {
     assert!(metric(&text, "ttfd_websocket_connections") >= 1.0);
     assert!(text.contains("ttfd_db_pool_connections{state=\"open\"}"));
     assert!(text.contains("ttfd_listener_connected"));
+    // The award waited for a batch and ran in one (other tests' awards may count too).
+    assert!(metric(&text, waits) > metric(&earlier, waits), "{text}");
+    assert!(metric(&text, batches) > metric(&earlier, batches), "{text}");
+    assert!(
+        text.contains("ttfd_xp_change_wait_seconds_bucket{le=\"0.0005\"}"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
